@@ -1,1 +1,31 @@
-//! placeholder
+//! The numeric core of vanishing: everything a multilayer perceptron needs to compute a
+//! loss, its gradient and an update, generic over `f32` and `f64`.
+//!
+//! An [`Architecture`] is a validated list of [`LayerSpec`]s (units, [`Activation`],
+//! [`Init`]) with a [`Loss`]; it lays out all parameters in one flat vector. A
+//! [`Workspace`], allocated once per architecture and largest batch, runs the forward
+//! and backward passes through the dense [`kernels`] (faer's matrix product writing
+//! into those preallocated buffers) and keeps every layer's pre-activation, activation
+//! and pre-activation gradient for recording. An [`Optimizer`] (SGD, RMSprop in its
+//! Keras 2 or Keras 3 form, Adam) then updates the parameters in place from the
+//! gradients, keeping its slots in an inspectable [`OptimizerState`]. After the first
+//! step nothing on this path allocates. Numbers follow Keras; the crate does no IO and
+//! knows nothing of files, formats or training schedules.
+
+mod activation;
+mod error;
+mod init;
+pub mod kernels;
+mod loss;
+mod network;
+mod optim;
+mod scalar;
+
+pub use activation::{Activation, SATURATION_THRESHOLD, sigmoid};
+pub use error::CoreError;
+pub use faer::{Accum, MatMut, MatRef, Par};
+pub use init::{Init, InitDistribution, TRUNCATED_NORMAL_STD};
+pub use loss::Loss;
+pub use network::{Architecture, LayerShape, LayerSpec, Workspace};
+pub use optim::{Adam, Optimizer, OptimizerState, RmsProp, RmsPropVariant, Sgd};
+pub use scalar::Scalar;

@@ -1,0 +1,43 @@
+use thiserror::Error;
+
+use crate::{Activation, Loss};
+
+/// Why a network description or a hyperparameter was refused.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A network needs at least one input feature.
+    #[error("a network needs at least one input, got 0")]
+    NoInputs,
+    /// A network needs at least one layer (its output layer).
+    #[error("a network needs at least one layer")]
+    NoLayers,
+    /// Every layer needs at least one unit.
+    #[error("layer {layer} has 0 units; every layer needs at least one")]
+    NoUnits {
+        /// 1-based index of the layer, counted from the input side.
+        layer: usize,
+    },
+    /// The loss cannot follow the output layer's activation.
+    #[error("loss {} needs a {} output layer, got {output}", loss.name(), expected.name())]
+    LossOutputMismatch {
+        /// The loss.
+        loss: Loss,
+        /// The output layer's activation.
+        output: Activation,
+        /// The activation the loss needs.
+        expected: Activation,
+    },
+    /// A hyperparameter is out of its range.
+    #[error("{owner}: {name} must be {expected}, got {value}")]
+    InvalidParameter {
+        /// What the parameter belongs to (an optimizer, initializer or activation).
+        owner: &'static str,
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What was expected, in words.
+        expected: &'static str,
+    },
+}

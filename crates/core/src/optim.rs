@@ -1,0 +1,337 @@
+use crate::{CoreError, Scalar};
+
+/// Gradient descent, with optional momentum and Nesterov momentum, as Keras' `SGD`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sgd {
+    /// Step size (Keras default 0.01).
+    pub learning_rate: f64,
+    /// Momentum factor in `[0, 1)`; 0 turns momentum off (Keras default 0).
+    pub momentum: f64,
+    /// Whether to use Nesterov momentum (Keras default false).
+    pub nesterov: bool,
+}
+
+/// Where RMSprop adds epsilon, which matters exactly when gradients vanish: with
+/// gradients of 1e-5 the two rules take steps that differ by orders of magnitude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RmsPropVariant {
+    /// Keras 2 (TensorFlow up to 2.10, what the tutorial ran): without momentum
+    /// `w -= lr g / (sqrt(v) + eps)`, epsilon outside the root. With momentum Keras 2
+    /// called TensorFlow's fused kernel, which puts epsilon inside the root, and so does
+    /// this variant.
+    Keras2,
+    /// Keras 3: `w -= lr g / sqrt(v + eps)`, epsilon inside the root, with or without
+    /// momentum.
+    Keras3,
+}
+
+/// RMSprop as Keras implements it, in either [`RmsPropVariant`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RmsProp {
+    /// Step size (Keras default 0.001).
+    pub learning_rate: f64,
+    /// Decay of the running mean of squared gradients, in `[0, 1)` (default 0.9).
+    pub rho: f64,
+    /// Momentum factor in `[0, 1)`; 0 turns momentum off (default 0).
+    pub momentum: f64,
+    /// Small constant for numerical stability, `>= 0` (default 1e-7).
+    pub epsilon: f64,
+    /// Whether to divide by the estimated variance rather than the raw second moment
+    /// (default false).
+    pub centered: bool,
+    /// Where epsilon goes (default [`RmsPropVariant::Keras2`], as the tutorial).
+    pub variant: RmsPropVariant,
+}
+
+/// Adam as Keras implements it (bias correction folded into the step size, epsilon
+/// added to the root of the uncorrected second moment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    /// Step size (default 0.001).
+    pub learning_rate: f64,
+    /// Decay of the first moment, in `[0, 1)` (default 0.9).
+    pub beta_1: f64,
+    /// Decay of the second moment, in `[0, 1)` (default 0.999).
+    pub beta_2: f64,
+    /// Small constant for numerical stability, `>= 0` (default 1e-7).
+    pub epsilon: f64,
+}
+
+impl Default for Sgd {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
+    }
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.001,
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+            variant: RmsPropVariant::Keras2,
+        }
+    }
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+/// One of the optimizers, as configured. It holds no state: [`Optimizer::step`] takes
+/// an [`OptimizerState`] so that the state can be inspected, copied or reset freely.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimizer {
+    /// Gradient descent.
+    Sgd(Sgd),
+    /// RMSprop.
+    RmsProp(RmsProp),
+    /// Adam.
+    Adam(Adam),
+}
+
+/// The state an optimizer keeps between steps, one slot per parameter, with Keras'
+/// names. Slots an optimizer does not use are empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerState<T> {
+    /// Number of steps taken.
+    pub iterations: u64,
+    /// SGD's and RMSprop's momentum buffer; Adam's first moment `m`.
+    pub momentum: Vec<T>,
+    /// RMSprop's running mean of squared gradients; Adam's second moment `v`.
+    pub velocity: Vec<T>,
+    /// Centered RMSprop's running mean of gradients.
+    pub average_gradient: Vec<T>,
+}
+
+impl Optimizer {
+    /// The optimizer's name, as written in experiment files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sgd(_) => "sgd",
+            Self::RmsProp(_) => "rmsprop",
+            Self::Adam(_) => "adam",
+        }
+    }
+
+    /// The learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        match self {
+            Self::Sgd(o) => o.learning_rate,
+            Self::RmsProp(o) => o.learning_rate,
+            Self::Adam(o) => o.learning_rate,
+        }
+    }
+
+    /// Checks every hyperparameter's range.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidParameter`] naming the first one out of range.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let owner = self.name();
+        let check = |name: &'static str, value: f64, ok: bool, expected: &'static str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(CoreError::InvalidParameter {
+                    owner,
+                    name,
+                    value,
+                    expected,
+                })
+            }
+        };
+        let unit = |v: f64| (0.0..1.0).contains(&v);
+        let lr = self.learning_rate();
+        check(
+            "learning_rate",
+            lr,
+            lr.is_finite() && lr > 0.0,
+            "a finite number > 0",
+        )?;
+        match *self {
+            Self::Sgd(o) => check(
+                "momentum",
+                o.momentum,
+                unit(o.momentum),
+                "a number in [0, 1)",
+            ),
+            Self::RmsProp(o) => {
+                check("rho", o.rho, unit(o.rho), "a number in [0, 1)")?;
+                check(
+                    "momentum",
+                    o.momentum,
+                    unit(o.momentum),
+                    "a number in [0, 1)",
+                )?;
+                check(
+                    "epsilon",
+                    o.epsilon,
+                    o.epsilon.is_finite() && o.epsilon >= 0.0,
+                    "a finite number >= 0",
+                )
+            }
+            Self::Adam(o) => {
+                check("beta_1", o.beta_1, unit(o.beta_1), "a number in [0, 1)")?;
+                check("beta_2", o.beta_2, unit(o.beta_2), "a number in [0, 1)")?;
+                check(
+                    "epsilon",
+                    o.epsilon,
+                    o.epsilon.is_finite() && o.epsilon >= 0.0,
+                    "a finite number >= 0",
+                )
+            }
+        }
+    }
+
+    /// A fresh state for `n_params` parameters, with every slot this optimizer uses
+    /// allocated and zeroed.
+    pub fn init_state<T: Scalar>(&self, n_params: usize) -> OptimizerState<T> {
+        let slot = |used: bool| {
+            if used {
+                vec![T::ZERO; n_params]
+            } else {
+                Vec::new()
+            }
+        };
+        let (momentum, velocity, average_gradient) = match self {
+            Self::Sgd(o) => (o.momentum != 0.0, false, false),
+            Self::RmsProp(o) => (o.momentum != 0.0, true, o.centered),
+            Self::Adam(_) => (true, true, false),
+        };
+        OptimizerState {
+            iterations: 0,
+            momentum: slot(momentum),
+            velocity: slot(velocity),
+            average_gradient: slot(average_gradient),
+        }
+    }
+
+    /// Applies one update to `params` from `grads`, advancing `state`. Allocates nothing.
+    ///
+    /// # Panics
+    /// If `grads` or a used slot of `state` is not as long as `params` (the state was
+    /// made for another network or another optimizer).
+    #[track_caller]
+    pub fn step<T: Scalar>(&self, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        assert_eq!(grads.len(), n, "optimizer step: gradient length");
+        state.iterations += 1;
+        match *self {
+            Self::Sgd(o) => sgd_step(o, state, params, grads),
+            Self::RmsProp(o) => rmsprop_step(o, state, params, grads),
+            Self::Adam(o) => adam_step(o, state, params, grads),
+        }
+    }
+}
+
+#[track_caller]
+fn slot_len_check<T>(slot: &[T], n: usize, name: &str) {
+    assert_eq!(
+        slot.len(),
+        n,
+        "optimizer state: slot `{name}` has the wrong length"
+    );
+}
+
+fn sgd_step<T: Scalar>(o: Sgd, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+    let lr = T::from_f64(o.learning_rate);
+    if o.momentum == 0.0 {
+        for (w, &g) in params.iter_mut().zip(grads) {
+            *w -= lr * g;
+        }
+        return;
+    }
+    slot_len_check(&state.momentum, params.len(), "momentum");
+    let mu = T::from_f64(o.momentum);
+    let iter = params.iter_mut().zip(grads).zip(&mut state.momentum);
+    if o.nesterov {
+        for ((w, &g), m) in iter {
+            *m = mu * *m - lr * g;
+            *w += mu * *m - lr * g;
+        }
+    } else {
+        for ((w, &g), m) in iter {
+            *m = mu * *m - lr * g;
+            *w += *m;
+        }
+    }
+}
+
+fn rmsprop_step<T: Scalar>(
+    o: RmsProp,
+    state: &mut OptimizerState<T>,
+    params: &mut [T],
+    grads: &[T],
+) {
+    let n = params.len();
+    slot_len_check(&state.velocity, n, "velocity");
+    let lr = T::from_f64(o.learning_rate);
+    let rho = T::from_f64(o.rho);
+    let one_minus_rho = T::from_f64(1.0 - o.rho);
+    let eps = T::from_f64(o.epsilon);
+    let has_momentum = o.momentum != 0.0;
+    let eps_outside = o.variant == RmsPropVariant::Keras2 && !has_momentum;
+    if has_momentum {
+        slot_len_check(&state.momentum, n, "momentum");
+    }
+    if o.centered {
+        slot_len_check(&state.average_gradient, n, "average_gradient");
+    }
+    let mu = T::from_f64(o.momentum);
+    for i in 0..n {
+        let g = grads[i];
+        let v = rho * state.velocity[i] + one_minus_rho * g * g;
+        state.velocity[i] = v;
+        let mut second = v;
+        if o.centered {
+            let mg = rho * state.average_gradient[i] + one_minus_rho * g;
+            state.average_gradient[i] = mg;
+            second -= mg * mg;
+        }
+        let increment = if eps_outside {
+            lr * g / (second.sqrt() + eps)
+        } else {
+            lr * g / (second + eps).sqrt()
+        };
+        if has_momentum {
+            let m = mu * state.momentum[i] + increment;
+            state.momentum[i] = m;
+            params[i] -= m;
+        } else {
+            params[i] -= increment;
+        }
+    }
+}
+
+fn adam_step<T: Scalar>(o: Adam, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+    let n = params.len();
+    slot_len_check(&state.momentum, n, "momentum");
+    slot_len_check(&state.velocity, n, "velocity");
+    // Keras folds both bias corrections into the step size.
+    let t = state.iterations as f64;
+    let alpha = o.learning_rate * (1.0 - o.beta_2.powf(t)).sqrt() / (1.0 - o.beta_1.powf(t));
+    let alpha = T::from_f64(alpha);
+    let one_minus_b1 = T::from_f64(1.0 - o.beta_1);
+    let one_minus_b2 = T::from_f64(1.0 - o.beta_2);
+    let eps = T::from_f64(o.epsilon);
+    let slots = state.momentum.iter_mut().zip(state.velocity.iter_mut());
+    for ((w, &g), (m, v)) in params.iter_mut().zip(grads).zip(slots) {
+        *m += (g - *m) * one_minus_b1;
+        *v += (g * g - *v) * one_minus_b2;
+        *w -= alpha * *m / (v.sqrt() + eps);
+    }
+}

@@ -1,0 +1,195 @@
+//! Back-propagation against finite differences, in f64, for every activation, several
+//! initializers, one to six hidden layers, and both losses.
+//!
+//! The numerical derivative is a five-point central difference,
+//! `D(h) = (-L(p+2h) + 8L(p+h) - 8L(p-h) + L(p-2h)) / 12h`, at `h = 1e-3` and `h/2`,
+//! combined as `D(h/2) + (D(h/2) - D(h)) / 15` so that the truncation error is of order
+//! `h^6`. Piecewise-linear activations (ReLU, leaky ReLU) have kinks: if any unit's
+//! pre-activation changes sign between the stencil points, the difference straddles a
+//! kink and means nothing, so the step is shrunk until no unit crosses.
+//!
+//! The error measure is `|analytic - numeric| / max(|analytic|, |numeric|, 1e-6 s)`
+//! with `s = max(1, |L|)`: the relative error for every gradient above `1e-6 s`. Below
+//! that (a deep sigmoid network's first layers, dead ReLU units with gradients of
+//! exactly zero) it bounds the absolute error by `1e-12 s`, which is what a difference
+//! quotient in f64 can resolve: each loss value carries a rounding error of about
+//! `1e-16 |L|`, divided by a step of 5e-4.
+#![allow(clippy::print_stderr)] // Prints the measured errors for the record.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal, Uniform};
+use vanishing_core::{Activation, Architecture, Init, LayerSpec, Loss, MatRef, Workspace};
+
+const INPUTS: usize = 3;
+const WIDTH: usize = 4;
+const BATCH: usize = 7;
+const TOLERANCE: f64 = 1e-6;
+const FLOOR: f64 = 1e-6;
+
+struct Problem {
+    arch: Architecture,
+    params: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl Problem {
+    fn new(hidden: usize, activation: Activation, init: Init, loss: Loss, seed: u64) -> Self {
+        let output = match loss {
+            Loss::BinaryCrossEntropy => Activation::Sigmoid,
+            Loss::MeanSquaredError => Activation::Tanh,
+        };
+        let mut layers = vec![
+            LayerSpec {
+                units: WIDTH,
+                activation,
+                init
+            };
+            hidden
+        ];
+        layers.push(LayerSpec {
+            units: 2,
+            activation: output,
+            init,
+        });
+        let arch = Architecture::new(INPUTS, layers, loss).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut params: Vec<f64> = arch.init_params(&mut rng);
+        // Non-zero biases, so that their gradients are exercised away from the origin.
+        let bias = Uniform::new(-0.5, 0.5).unwrap();
+        for s in arch.shapes() {
+            for b in &mut params[s.bias.clone()] {
+                *b = bias.sample(&mut rng);
+            }
+        }
+        let x = (0..BATCH * INPUTS)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let y = (0..BATCH * 2)
+            .map(|i| if i % 3 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        Self { arch, params, x, y }
+    }
+
+    fn x(&self) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice(&self.x, BATCH, INPUTS)
+    }
+
+    /// The loss at `params`, and the sign pattern of every pre-activation.
+    fn loss(&self, ws: &mut Workspace<f64>, params: &[f64]) -> (f64, Vec<bool>) {
+        ws.forward(&self.arch, params, self.x());
+        let signs = (0..self.arch.layers().len())
+            .flat_map(|l| {
+                let z = ws.preactivation(l);
+                (0..z.ncols()).flat_map(move |j| (0..z.nrows()).map(move |i| z[(i, j)] > 0.0))
+            })
+            .collect();
+        (ws.loss(&self.arch, &self.y), signs)
+    }
+
+    /// The five-point difference for parameter `k` at steps `h` and `h/2`, combined by
+    /// Richardson extrapolation, with the step shrunk until no pre-activation changes
+    /// sign within the stencil.
+    fn numeric(&self, ws: &mut Workspace<f64>, k: usize) -> f64 {
+        let (_, base_signs) = self.loss(ws, &self.params);
+        let mut h = 1e-3 * self.params[k].abs().max(1.0);
+        let mut p = self.params.clone();
+        loop {
+            let mut stencil = |h: f64| {
+                let mut at = |offset: f64| {
+                    p[k] = self.params[k] + offset;
+                    self.loss(ws, &p)
+                };
+                let points = [at(2.0 * h), at(h), at(-h), at(-2.0 * h)];
+                let smooth = points.iter().all(|(_, signs)| *signs == base_signs);
+                let [(l2, _), (l1, _), (m1, _), (m2, _)] = points;
+                ((-l2 + 8.0 * l1 - 8.0 * m1 + m2) / (12.0 * h), smooth)
+            };
+            let (coarse, smooth_coarse) = stencil(h);
+            let (fine, smooth_fine) = stencil(h / 2.0);
+            if (smooth_coarse && smooth_fine) || h < 1e-9 {
+                // The five-point error is c h^4 + O(h^6): 16 fine - coarse cancels c.
+                return fine + (fine - coarse) / 15.0;
+            }
+            h /= 8.0;
+        }
+    }
+
+    /// The largest error over all parameters, and the gradient where it occurs.
+    fn worst_error(&self) -> (f64, f64) {
+        let mut ws = Workspace::new(&self.arch, BATCH);
+        let mut grads = vec![0.0; self.arch.n_params()];
+        ws.forward_backward(&self.arch, &self.params, self.x(), &self.y, &mut grads);
+        let floor = FLOOR * self.loss(&mut ws, &self.params).0.abs().max(1.0);
+        let mut worst = (0.0, 0.0);
+        for (k, &analytic) in grads.iter().enumerate() {
+            let numeric = self.numeric(&mut ws, k);
+            let err = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor);
+            if err > worst.0 {
+                worst = (err, analytic);
+            }
+        }
+        worst
+    }
+}
+
+fn activations() -> Vec<Activation> {
+    vec![
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu { alpha: 0.2 },
+        Activation::Softsign,
+        Activation::Linear,
+    ]
+}
+
+fn inits() -> Vec<Init> {
+    vec![
+        Init::Normal {
+            mean: 0.0,
+            std: 1.0,
+        },
+        Init::GlorotUniform,
+        Init::HeNormal,
+        Init::Standard,
+    ]
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let mut seed = 0;
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+        for activation in activations() {
+            let mut worst_for_activation: f64 = 0.0;
+            for init in inits() {
+                for hidden in 0..=6 {
+                    seed += 1;
+                    let problem = Problem::new(hidden, activation, init, loss, seed);
+                    let (err, grad) = problem.worst_error();
+                    worst_for_activation = worst_for_activation.max(err);
+                    if err >= TOLERANCE {
+                        failures.push(format!(
+                            "{} {activation} {} with {hidden} hidden layers: error {err:e} at a gradient of {grad:e}",
+                            loss.name(),
+                            init.name()
+                        ));
+                    }
+                }
+            }
+            report.push(format!(
+                "{} {activation}: worst error {worst_for_activation:.2e}",
+                loss.name()
+            ));
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "gradient check failed:\n{}",
+        failures.join("\n")
+    );
+}
