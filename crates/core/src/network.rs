@@ -80,15 +80,15 @@ impl Architecture {
             if layer.units == 0 {
                 return Err(CoreError::NoUnits { layer: l + 1 });
             }
-            if let Activation::LeakyRelu { alpha } = layer.activation {
-                if !alpha.is_finite() {
-                    return Err(CoreError::InvalidParameter {
-                        owner: "leaky_relu",
-                        name: "alpha",
-                        value: alpha,
-                        expected: "a finite number",
-                    });
-                }
+            if let Activation::LeakyRelu { alpha } = layer.activation
+                && !alpha.is_finite()
+            {
+                return Err(CoreError::InvalidParameter {
+                    owner: "leaky_relu",
+                    name: "alpha",
+                    value: alpha,
+                    expected: "a finite number",
+                });
             }
             layer.init.validate()?;
             let kernel = offset..offset + fan_in * layer.units;
@@ -395,5 +395,135 @@ impl<T: Scalar> Workspace<T> {
     ) -> T {
         self.forward(arch, params, x);
         self.backward(arch, params, x, y, grads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn layer(units: usize, activation: Activation) -> LayerSpec {
+        LayerSpec {
+            units,
+            activation,
+            init: Init::GlorotUniform,
+        }
+    }
+
+    #[test]
+    fn descriptions_are_validated() {
+        let bce = Loss::BinaryCrossEntropy;
+        let cases: [(usize, Vec<LayerSpec>, Loss, CoreError); 4] = [
+            (
+                0,
+                vec![layer(1, Activation::Sigmoid)],
+                bce,
+                CoreError::NoInputs,
+            ),
+            (2, vec![], bce, CoreError::NoLayers),
+            (
+                2,
+                vec![
+                    layer(5, Activation::Tanh),
+                    layer(0, Activation::Tanh),
+                    layer(1, Activation::Sigmoid),
+                ],
+                bce,
+                CoreError::NoUnits { layer: 2 },
+            ),
+            (
+                2,
+                vec![layer(1, Activation::Linear)],
+                bce,
+                CoreError::LossOutputMismatch {
+                    loss: bce,
+                    output: Activation::Linear,
+                    expected: Activation::Sigmoid,
+                },
+            ),
+        ];
+        for (inputs, layers, loss, expected) in cases {
+            assert_eq!(
+                Architecture::new(inputs, layers, loss).unwrap_err(),
+                expected
+            );
+        }
+        assert!(
+            Architecture::new(
+                2,
+                vec![layer(1, Activation::Linear)],
+                Loss::MeanSquaredError
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn layout_is_kernel_then_bias_per_layer() {
+        let arch = Architecture::new(
+            2,
+            vec![
+                layer(5, Activation::Relu),
+                layer(3, Activation::Relu),
+                layer(1, Activation::Sigmoid),
+            ],
+            Loss::BinaryCrossEntropy,
+        )
+        .unwrap();
+        let ranges: Vec<_> = arch
+            .shapes()
+            .iter()
+            .map(|s| (s.kernel.clone(), s.bias.clone()))
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![(0..10, 10..15), (15..30, 30..33), (33..36, 36..37)]
+        );
+        assert_eq!(arch.n_params(), 37);
+        assert_eq!(arch.outputs(), 1);
+    }
+
+    #[test]
+    fn a_short_batch_in_large_buffers_matches_exact_buffers() {
+        // The last minibatch of an epoch is shorter than the buffers; views must cover
+        // exactly its rows.
+        let arch = Architecture::new(
+            3,
+            vec![
+                layer(4, Activation::Tanh),
+                layer(4, Activation::Softsign),
+                layer(1, Activation::Sigmoid),
+            ],
+            Loss::BinaryCrossEntropy,
+        )
+        .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let params: Vec<f64> = arch.init_params(&mut rng);
+        let x: Vec<f64> = (0..24).map(|i| (f64::from(i) * 0.37).sin()).collect();
+        let y: Vec<f64> = (0..8).map(|i| f64::from(i % 2)).collect();
+        let xm = MatRef::from_column_major_slice(&x, 8, 3);
+        let mut g_exact = vec![0.0; arch.n_params()];
+        let mut g_large = vec![0.0; arch.n_params()];
+        let mut exact = Workspace::new(&arch, 8);
+        let mut large = Workspace::new(&arch, 32);
+        // Fill the large buffers with a full batch first, so stale rows would show.
+        let big: Vec<f64> = (0..96).map(|i| f64::from(i).cos()).collect();
+        let ybig = vec![1.0; 32];
+        large.forward_backward(
+            &arch,
+            &params,
+            MatRef::from_column_major_slice(&big, 32, 3),
+            &ybig,
+            &mut g_large,
+        );
+        let l1 = exact.forward_backward(&arch, &params, xm, &y, &mut g_exact);
+        let l2 = large.forward_backward(&arch, &params, xm, &y, &mut g_large);
+        assert_eq!(l1.to_bits(), l2.to_bits());
+        assert_eq!(g_exact, g_large);
+        assert_eq!(large.batch(), 8);
+        assert_eq!(large.preact_grad(1).nrows(), 8);
     }
 }

@@ -335,3 +335,175 @@ fn adam_step<T: Scalar>(o: Adam, state: &mut OptimizerState<T>, params: &mut [T]
         *w -= alpha * *m / (v.sqrt() + eps);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `steps` steps of minimizing `w^2 / 2` (gradient `w`) from `w0`.
+    fn quadratic(opt: Optimizer, w0: f64, steps: usize) -> Vec<f64> {
+        let mut w = [w0];
+        let mut state = opt.init_state(1);
+        (0..steps)
+            .map(|_| {
+                let g = [w[0]];
+                opt.step(&mut state, &mut w, &g);
+                w[0]
+            })
+            .collect()
+    }
+
+    #[track_caller]
+    fn check(opt: Optimizer, w0: f64, expected: &[f64]) {
+        let got = quadratic(opt, w0, expected.len());
+        for (step, (g, e)) in got.iter().zip(expected).enumerate() {
+            assert!(
+                (g - e).abs() < 1e-6,
+                "{} step {}: {g} vs {e}",
+                opt.name(),
+                step + 1
+            );
+        }
+    }
+
+    #[test]
+    fn rmsprop_design_check() {
+        // lr 0.1 from w = 10 on w^2/2: v = 0.1 * 100 = 10, w = 10 - 0.1 * 10 / sqrt(10).
+        for variant in [RmsPropVariant::Keras2, RmsPropVariant::Keras3] {
+            let opt = Optimizer::RmsProp(RmsProp {
+                learning_rate: 0.1,
+                variant,
+                ..RmsProp::default()
+            });
+            check(opt, 10.0, &[9.683_772]);
+        }
+    }
+
+    #[test]
+    fn sgd_by_hand() {
+        // Plain: w <- w - 0.1 w = 0.9 w.
+        check(
+            Optimizer::Sgd(Sgd {
+                learning_rate: 0.1,
+                ..Sgd::default()
+            }),
+            1.0,
+            &[0.9, 0.81, 0.729],
+        );
+        // Momentum 0.5: m1 = -0.1, w1 = 0.9; m2 = -0.05 - 0.09 = -0.14, w2 = 0.76;
+        // m3 = -0.07 - 0.076 = -0.146, w3 = 0.614.
+        check(
+            Optimizer::Sgd(Sgd {
+                learning_rate: 0.1,
+                momentum: 0.5,
+                nesterov: false,
+            }),
+            1.0,
+            &[0.9, 0.76, 0.614],
+        );
+        // Nesterov 0.5: m1 = -0.1, w1 = 1 + 0.5 m1 - 0.1 = 0.85; m2 = -0.05 - 0.085 =
+        // -0.135, w2 = 0.85 - 0.0675 - 0.085 = 0.6975.
+        check(
+            Optimizer::Sgd(Sgd {
+                learning_rate: 0.1,
+                momentum: 0.5,
+                nesterov: true,
+            }),
+            1.0,
+            &[0.85, 0.6975],
+        );
+    }
+
+    #[test]
+    fn adam_by_hand() {
+        // Step 1 from w = 1, g = 1: m = 0.1, v = 0.001, alpha = 0.1 sqrt(0.001) / 0.1,
+        // so w -= sqrt(0.001) * 0.1 / (sqrt(0.001) + 1e-7) ~ 0.1 (times 1 - 3.2e-6).
+        let step1 = 1.0 - 0.1 * 0.001_f64.sqrt() / (0.001_f64.sqrt() + 1e-7);
+        // Step 2 with g = w1: m = 0.09 + 0.1 w1, v = 0.000999 + 0.001 w1^2,
+        // alpha = 0.1 sqrt(1 - 0.999^2) / (1 - 0.81).
+        let g = step1;
+        let m = 0.9 * 0.1 + 0.1 * g;
+        let v = 0.999 * 0.001 + 0.001 * g * g;
+        let alpha = 0.1 * (1.0 - 0.999_f64.powi(2)).sqrt() / (1.0 - 0.9_f64.powi(2));
+        let step2 = step1 - alpha * m / (v.sqrt() + 1e-7);
+        check(
+            Optimizer::Adam(Adam {
+                learning_rate: 0.1,
+                ..Adam::default()
+            }),
+            1.0,
+            &[step1, step2],
+        );
+        assert!((step1 - 0.9).abs() < 1e-5 && step2 < step1);
+    }
+
+    #[test]
+    fn state_is_sized_and_inspectable() {
+        let adam = Optimizer::Adam(Adam::default()).init_state::<f32>(7);
+        assert_eq!(
+            (
+                adam.momentum.len(),
+                adam.velocity.len(),
+                adam.average_gradient.len()
+            ),
+            (7, 7, 0)
+        );
+        let sgd = Optimizer::Sgd(Sgd::default()).init_state::<f32>(7);
+        assert_eq!((sgd.momentum.len(), sgd.velocity.len()), (0, 0));
+        let rms = Optimizer::RmsProp(RmsProp {
+            centered: true,
+            momentum: 0.9,
+            ..RmsProp::default()
+        })
+        .init_state::<f64>(3);
+        assert_eq!(
+            (
+                rms.momentum.len(),
+                rms.velocity.len(),
+                rms.average_gradient.len()
+            ),
+            (3, 3, 3)
+        );
+    }
+
+    #[test]
+    fn hyperparameters_are_validated() {
+        let bad = [
+            Optimizer::Sgd(Sgd {
+                learning_rate: 0.0,
+                ..Sgd::default()
+            }),
+            Optimizer::Sgd(Sgd {
+                momentum: 1.0,
+                ..Sgd::default()
+            }),
+            Optimizer::RmsProp(RmsProp {
+                rho: -0.1,
+                ..RmsProp::default()
+            }),
+            Optimizer::RmsProp(RmsProp {
+                epsilon: f64::NAN,
+                ..RmsProp::default()
+            }),
+            Optimizer::Adam(Adam {
+                beta_2: 1.0,
+                ..Adam::default()
+            }),
+            Optimizer::Adam(Adam {
+                learning_rate: f64::INFINITY,
+                ..Adam::default()
+            }),
+        ];
+        for opt in bad {
+            assert!(opt.validate().is_err(), "{opt:?}");
+        }
+        let message = Optimizer::Adam(Adam {
+            beta_1: 1.5,
+            ..Adam::default()
+        })
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert_eq!(message, "adam: beta_1 must be a number in [0, 1), got 1.5");
+    }
+}

@@ -60,6 +60,18 @@ fn assert_close(got: f64, expected: f64, rel: f64, what: &str) {
     );
 }
 
+/// A gradient that is exactly zero in Keras (a dead ReLU unit) must be exactly zero here
+/// too; any other must agree to `rel`.
+#[track_caller]
+#[allow(clippy::float_cmp)] // Exact zeros are the point of the comparison.
+fn assert_grad(got: f64, expected: f64, rel: f64, what: &str) {
+    if expected == 0.0 {
+        assert_eq!(got, 0.0, "{what}");
+    } else {
+        assert_close(got, expected, rel, what);
+    }
+}
+
 /// Runs every fixture network in `T` and compares output, loss and gradients.
 fn check_mlp<T: Scalar>(rel: f64) {
     let fixture = fixture();
@@ -132,34 +144,24 @@ fn check_mlp<T: Scalar>(rel: f64) {
         for (l, s) in arch.shapes().iter().enumerate() {
             let expected = column_major(&matrix(&grad_kernels[l]));
             for (k, (g, e)) in grads[s.kernel.clone()].iter().zip(&expected).enumerate() {
-                // Gradients that are exactly zero in Keras (dead ReLU units) must be
-                // exactly zero here too.
-                if *e == 0.0 {
-                    assert_eq!(g.to_f64(), 0.0, "{name} layer {} kernel entry {k}", l + 1);
-                } else {
-                    assert_close(
-                        g.to_f64(),
-                        *e,
-                        rel,
-                        &format!("{name} layer {} kernel entry {k}", l + 1),
-                    );
-                }
+                assert_grad(
+                    g.to_f64(),
+                    *e,
+                    rel,
+                    &format!("{name} layer {} kernel entry {k}", l + 1),
+                );
             }
             for (k, (g, e)) in grads[s.bias.clone()]
                 .iter()
                 .zip(floats(&grad_biases[l]))
                 .enumerate()
             {
-                if e == 0.0 {
-                    assert_eq!(g.to_f64(), 0.0, "{name} layer {} bias entry {k}", l + 1);
-                } else {
-                    assert_close(
-                        g.to_f64(),
-                        e,
-                        rel,
-                        &format!("{name} layer {} bias entry {k}", l + 1),
-                    );
-                }
+                assert_grad(
+                    g.to_f64(),
+                    e,
+                    rel,
+                    &format!("{name} layer {} bias entry {k}", l + 1),
+                );
             }
         }
     }

@@ -1,0 +1,180 @@
+//! A counting global allocator proves that a training step (forward, backward and an
+//! optimizer update) allocates nothing once its buffers exist.
+#![allow(unsafe_code)] // A global allocator cannot be written without it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use vanishing_core::{
+    Activation, Adam, Architecture, Init, LayerSpec, Loss, MatRef, Optimizer, RmsProp,
+    RmsPropVariant, Scalar, Sgd, Workspace,
+};
+
+/// Counts allocations made by the current thread, so that the test harness's other
+/// threads cannot disturb the count.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with` because the allocator also serves threads whose thread-local storage
+    // is being torn down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn optimizers() -> [Optimizer; 5] {
+    [
+        Optimizer::Sgd(Sgd::default()),
+        Optimizer::Sgd(Sgd {
+            momentum: 0.9,
+            nesterov: true,
+            ..Sgd::default()
+        }),
+        Optimizer::RmsProp(RmsProp::default()),
+        Optimizer::RmsProp(RmsProp {
+            momentum: 0.5,
+            centered: true,
+            variant: RmsPropVariant::Keras3,
+            ..RmsProp::default()
+        }),
+        Optimizer::Adam(Adam::default()),
+    ]
+}
+
+/// Builds a network and its buffers, takes one warm-up step per batch size, then counts
+/// the allocations of `steps` more steps alternating between the full batch and a
+/// remainder batch, as an epoch's last minibatch is.
+fn allocations_per_steps<T: Scalar>(
+    inputs: usize,
+    hidden: &[usize],
+    activation: Activation,
+    batch: usize,
+    steps: usize,
+) -> u64 {
+    let mut layers: Vec<LayerSpec> = hidden
+        .iter()
+        .map(|&units| LayerSpec {
+            units,
+            activation,
+            init: Init::GlorotUniform,
+        })
+        .collect();
+    layers.push(LayerSpec {
+        units: 1,
+        activation: Activation::Sigmoid,
+        init: Init::GlorotUniform,
+    });
+    let arch = Architecture::new(inputs, layers, Loss::BinaryCrossEntropy).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let x: Vec<T> = (0..batch * inputs)
+        .map(|_| {
+            let v: f64 = StandardNormal.sample(&mut rng);
+            T::from_f64(v)
+        })
+        .collect();
+    let y: Vec<T> = (0..batch).map(|i| T::from_f64((i % 2) as f64)).collect();
+    let remainder = batch / 4 + 1;
+    let x_full = MatRef::from_column_major_slice(&x, batch, inputs);
+    let x_part = MatRef::from_column_major_slice(&x[..remainder * inputs], remainder, inputs);
+    let mut total = 0;
+    for opt in optimizers() {
+        let mut params: Vec<T> = arch.init_params(&mut rng);
+        let mut grads = vec![T::ZERO; arch.n_params()];
+        let mut state = opt.init_state::<T>(arch.n_params());
+        let mut ws = Workspace::<T>::new(&arch, batch);
+        let mut step = |ws: &mut Workspace<T>, params: &mut Vec<T>, full: bool| {
+            let (x, y) = if full {
+                (x_full, &y[..])
+            } else {
+                (x_part, &y[..remainder])
+            };
+            let loss = ws.forward_backward(&arch, params, x, y, &mut grads);
+            opt.step(&mut state, params, &grads);
+            loss
+        };
+        step(&mut ws, &mut params, true);
+        step(&mut ws, &mut params, false);
+        let before = allocations();
+        let mut last_loss = T::ZERO;
+        for i in 0..steps {
+            last_loss = step(&mut ws, &mut params, i % 3 != 0);
+        }
+        total += allocations() - before;
+        assert!(last_loss.is_finite());
+    }
+    total
+}
+
+#[test]
+fn tutorial_network_steps_allocate_nothing() {
+    for activation in [Activation::Sigmoid, Activation::Tanh, Activation::Relu] {
+        assert_eq!(
+            allocations_per_steps::<f32>(2, &[5, 5, 5, 5], activation, 32, 50),
+            0,
+            "f32 {activation}"
+        );
+        assert_eq!(
+            allocations_per_steps::<f64>(2, &[5, 5, 5, 5], activation, 32, 50),
+            0,
+            "f64 {activation}"
+        );
+    }
+}
+
+#[test]
+fn wide_network_steps_allocate_nothing() {
+    assert_eq!(
+        allocations_per_steps::<f32>(64, &[256, 256, 256], Activation::Tanh, 128, 4),
+        0,
+        "f32"
+    );
+    assert_eq!(
+        allocations_per_steps::<f64>(64, &[256, 256, 256], Activation::Tanh, 128, 4),
+        0,
+        "f64"
+    );
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Without this, a broken counter would make the tests above pass vacuously.
+    let before = allocations();
+    let v = std::hint::black_box(vec![1_u8; 100]);
+    assert!(allocations() > before);
+    drop(v);
+}
