@@ -26,6 +26,6 @@ pub use error::CoreError;
 pub use faer::{Accum, MatMut, MatRef, Par};
 pub use init::{Init, InitDistribution, TRUNCATED_NORMAL_STD};
 pub use loss::Loss;
-pub use network::{Architecture, LayerShape, LayerSpec, Workspace};
+pub use network::{Architecture, LayerBuffers, LayerShape, LayerSpec, Workspace};
 pub use optim::{Adam, Optimizer, OptimizerState, RmsProp, RmsPropVariant, Sgd};
 pub use scalar::Scalar;

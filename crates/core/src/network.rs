@@ -173,6 +173,17 @@ impl Architecture {
     }
 }
 
+/// One layer's buffers for the last batch, as returned by [`Workspace::layer_buffers`].
+#[derive(Debug, Clone, Copy)]
+pub struct LayerBuffers<'a, T> {
+    /// Pre-activation `Z`.
+    pub preactivation: &'a [T],
+    /// Activation `A = f(Z)`.
+    pub activation: &'a [T],
+    /// Pre-activation gradient `dLoss/dZ` (from the last backward pass).
+    pub preact_grad: &'a [T],
+}
+
 /// The buffers of one forward and backward pass, allocated once for batches of up to
 /// `max_batch` rows and reused for every step.
 ///
@@ -243,6 +254,18 @@ impl<T: Scalar> Workspace<T> {
     /// Layer `l`'s pre-activation gradient `dLoss/dZ` from the last backward pass.
     pub fn preact_grad(&self, l: usize) -> MatRef<'_, T> {
         self.view(&self.delta, l)
+    }
+
+    /// Layer `l`'s pre-activation, activation and pre-activation gradient for the last
+    /// batch as flat column-major slices of `batch x units` values, for computing
+    /// statistics without copying.
+    pub fn layer_buffers(&self, l: usize) -> LayerBuffers<'_, T> {
+        let n = self.batch * (self.z[l].len() / self.max_batch.max(1));
+        LayerBuffers {
+            preactivation: &self.z[l][..n],
+            activation: &self.a[l][..n],
+            preact_grad: &self.delta[l][..n],
+        }
     }
 
     /// The network's output for the last batch (`batch x outputs`).

@@ -1,0 +1,23 @@
+//! Training runs with per-layer recording.
+//!
+//! A [`RunSpec`] describes one run: its data ([`DataSpec`]), network ([`ModelSpec`]),
+//! optimizer, schedule, [`RecordPolicy`] and seed. [`prepare_data`] generates its
+//! dataset; [`train`] builds an [`Mlp`] from the numeric core, runs the minibatch loop
+//! (reshuffled every epoch from the run's seed) and sends what it observes to a
+//! [`Sink`]: per-layer [`Stats`] of every [`Quantity`] as [`LayerRecord`]s, optional
+//! [`HistogramRecord`]s, and loss and accuracy as [`MetricRecord`]s. [`History`] is the
+//! sink that keeps everything in memory. The crate knows nothing of files, tables, HTML
+//! or TOML: records are plain structs.
+
+mod mlp;
+mod record;
+mod spec;
+mod trainer;
+
+pub use mlp::Mlp;
+pub use record::{
+    HistogramRecord, History, LayerRecord, MetricRecord, OwnedHistogram, Quantity, Sink, Split,
+    Stats,
+};
+pub use spec::{DataSpec, ModelSpec, Precision, RecordPolicy, RunSpec, TrainError};
+pub use trainer::{RunOutcome, prepare_data, train};

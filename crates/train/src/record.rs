@@ -1,0 +1,339 @@
+use vanishing_core::{Activation, Scalar};
+
+/// What a per-layer record measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Quantity {
+    /// The layer's kernel.
+    Weight,
+    /// The gradient of the loss with respect to the kernel.
+    WeightGrad,
+    /// The layer's bias.
+    Bias,
+    /// The gradient of the loss with respect to the bias.
+    BiasGrad,
+    /// The layer's output over the minibatch.
+    Activation,
+    /// The back-propagated gradient at the layer's pre-activation, `dLoss/dZ`, over the
+    /// minibatch.
+    PreactGrad,
+}
+
+impl Quantity {
+    /// Every quantity, in table order.
+    pub const ALL: [Self; 6] = [
+        Self::Weight,
+        Self::WeightGrad,
+        Self::Bias,
+        Self::BiasGrad,
+        Self::Activation,
+        Self::PreactGrad,
+    ];
+
+    /// The quantity's name in the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Weight => "weight",
+            Self::WeightGrad => "weight_grad",
+            Self::Bias => "bias",
+            Self::BiasGrad => "bias_grad",
+            Self::Activation => "activation",
+            Self::PreactGrad => "preact_grad",
+        }
+    }
+}
+
+/// Summary statistics of one tensor. `std` is the population standard deviation, as
+/// numpy's default; percentiles interpolate linearly between order statistics, as
+/// numpy's default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Mean.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std: f64,
+    /// Mean of absolute values.
+    pub abs_mean: f64,
+    /// Euclidean norm.
+    pub l2: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// 2nd percentile.
+    pub p02: f64,
+    /// 98th percentile.
+    pub p98: f64,
+    /// Fraction of units in the flat part of the activation (activations only, and only
+    /// for functions that can saturate).
+    pub saturated_frac: Option<f64>,
+}
+
+/// Statistics of one quantity of one layer at one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerRecord {
+    /// Completed epochs when the record was taken.
+    pub epoch: u32,
+    /// Completed optimizer steps when the record was taken.
+    pub step: u64,
+    /// Layer, 1-based from the input side.
+    pub layer: u32,
+    /// What was measured.
+    pub quantity: Quantity,
+    /// The statistics.
+    pub stats: Stats,
+}
+
+/// A histogram of one quantity of one layer at one step: `counts.len()` equal bins
+/// spanning `[lo, hi]` (the tensor's range; the last bin includes `hi`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramRecord<'a> {
+    /// Completed epochs when the record was taken.
+    pub epoch: u32,
+    /// Completed optimizer steps when the record was taken.
+    pub step: u64,
+    /// Layer, 1-based from the input side.
+    pub layer: u32,
+    /// What was measured.
+    pub quantity: Quantity,
+    /// Lower edge of the first bin.
+    pub lo: f64,
+    /// Upper edge of the last bin.
+    pub hi: f64,
+    /// Number of values in each bin.
+    pub counts: &'a [u64],
+}
+
+/// Which rows a metric was computed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// The training rows.
+    Train,
+    /// The held-out rows.
+    Test,
+}
+
+impl Split {
+    /// The split's name in the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Loss and accuracy of the whole model on one split at one point of training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricRecord {
+    /// Completed epochs.
+    pub epoch: u32,
+    /// Completed optimizer steps.
+    pub step: u64,
+    /// Which rows.
+    pub split: Split,
+    /// Mean loss over the split.
+    pub loss: f64,
+    /// Fraction of rows classified correctly (output above 0.5 means class 1).
+    pub accuracy: f64,
+}
+
+/// Where the trainer sends what it records. The training loop knows nothing about
+/// storage: a sink may keep records in memory ([`History`]), write them out, or
+/// discard them.
+pub trait Sink {
+    /// Receives the statistics of one quantity of one layer.
+    fn layer(&mut self, record: &LayerRecord);
+    /// Receives one histogram (only when histograms are enabled).
+    fn histogram(&mut self, record: &HistogramRecord<'_>);
+    /// Receives the metrics of one split.
+    fn metrics(&mut self, record: &MetricRecord);
+}
+
+/// One histogram kept by [`History`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedHistogram {
+    /// Completed epochs when the record was taken.
+    pub epoch: u32,
+    /// Completed optimizer steps when the record was taken.
+    pub step: u64,
+    /// Layer, 1-based from the input side.
+    pub layer: u32,
+    /// What was measured.
+    pub quantity: Quantity,
+    /// Lower edge of the first bin.
+    pub lo: f64,
+    /// Upper edge of the last bin.
+    pub hi: f64,
+    /// Number of values in each bin.
+    pub counts: Vec<u64>,
+}
+
+/// Every record of a run, kept in memory in the order received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Per-layer statistics.
+    pub layers: Vec<LayerRecord>,
+    /// Histograms, if enabled.
+    pub histograms: Vec<OwnedHistogram>,
+    /// Loss and accuracy per split.
+    pub metrics: Vec<MetricRecord>,
+}
+
+impl Sink for History {
+    fn layer(&mut self, record: &LayerRecord) {
+        self.layers.push(*record);
+    }
+
+    fn histogram(&mut self, record: &HistogramRecord<'_>) {
+        self.histograms.push(OwnedHistogram {
+            epoch: record.epoch,
+            step: record.step,
+            layer: record.layer,
+            quantity: record.quantity,
+            lo: record.lo,
+            hi: record.hi,
+            counts: record.counts.to_vec(),
+        });
+    }
+
+    fn metrics(&mut self, record: &MetricRecord) {
+        self.metrics.push(*record);
+    }
+}
+
+/// Computes [`Stats`] and histograms with scratch memory allocated once, so that
+/// recording at every step allocates nothing itself.
+#[derive(Debug, Clone)]
+pub(crate) struct StatsScratch {
+    sorted: Vec<f64>,
+    counts: Vec<u64>,
+}
+
+impl StatsScratch {
+    /// Scratch for tensors of up to `max_len` values and `bins` histogram bins.
+    pub(crate) fn new(max_len: usize, bins: usize) -> Self {
+        Self {
+            sorted: Vec::with_capacity(max_len),
+            counts: vec![0; bins],
+        }
+    }
+
+    /// Statistics of `values`; `saturation` gives the activation and the
+    /// pre-activations to test each unit against.
+    pub(crate) fn stats<T: Scalar>(
+        &mut self,
+        values: &[T],
+        saturation: Option<(Activation, &[T])>,
+    ) -> Stats {
+        self.sorted.clear();
+        self.sorted.extend(values.iter().map(|v| v.to_f64()));
+        let n = self.sorted.len() as f64;
+        let (mut sum, mut abs_sum, mut sq_sum) = (0.0, 0.0, 0.0);
+        for &v in &self.sorted {
+            sum += v;
+            abs_sum += v.abs();
+            sq_sum += v * v;
+        }
+        let mean = sum / n;
+        // Two passes for the variance: a one-pass formula loses every digit when the
+        // mean dwarfs the spread, as it does for saturated sigmoid outputs.
+        let var = self
+            .sorted
+            .iter()
+            .map(|v| (v - mean) * (v - mean))
+            .sum::<f64>()
+            / n;
+        self.sorted.sort_unstable_by(f64::total_cmp);
+        let saturated_frac = saturation.and_then(|(act, z)| {
+            act.can_saturate().then(|| {
+                let saturated = z
+                    .iter()
+                    .zip(values)
+                    .filter(|&(&z, &a)| act.is_saturated(z, a))
+                    .count();
+                saturated as f64 / n
+            })
+        });
+        Stats {
+            mean,
+            std: var.sqrt(),
+            abs_mean: abs_sum / n,
+            l2: sq_sum.sqrt(),
+            min: self.sorted[0],
+            max: self.sorted[self.sorted.len() - 1],
+            p02: percentile(&self.sorted, 2.0),
+            p98: percentile(&self.sorted, 98.0),
+            saturated_frac,
+        }
+    }
+
+    /// A histogram of `values` over their range, in the scratch's bins.
+    pub(crate) fn histogram<T: Scalar>(&mut self, values: &[T], lo: f64, hi: f64) -> &[u64] {
+        self.counts.fill(0);
+        let bins = self.counts.len();
+        let width = hi - lo;
+        for v in values {
+            let v = v.to_f64();
+            let bin = if width > 0.0 {
+                (((v - lo) / width * bins as f64) as usize).min(bins - 1)
+            } else {
+                0
+            };
+            self.counts[bin] += 1;
+        }
+        &self.counts
+    }
+}
+
+/// numpy's default (linear) percentile of sorted values.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+    let below = pos.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    let frac = pos - below as f64;
+    sorted[below] + frac * (sorted[above] - sorted[below])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_match_numpy() {
+        // numpy: x = np.arange(1, 11) ** 2 / 10
+        let x: Vec<f64> = (1..=10).map(|i| f64::from(i * i) / 10.0).collect();
+        let mut scratch = StatsScratch::new(10, 4);
+        let s = scratch.stats(&x, None);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(s.mean, 3.85), "mean {}", s.mean);
+        assert!(close(s.std, 3.241_990_129_534_635), "std {}", s.std); // np.std(x)
+        assert!(close(s.abs_mean, 3.85));
+        assert!(close(s.l2, 15.916_343_801_262_903), "l2 {}", s.l2); // np.linalg.norm(x)
+        assert!(close(s.min, 0.1) && close(s.max, 10.0));
+        assert!(close(s.p02, 0.154), "p02 {}", s.p02); // np.percentile(x, 2)
+        assert!(close(s.p98, 9.658), "p98 {}", s.p98); // np.percentile(x, 98)
+        assert_eq!(s.saturated_frac, None);
+    }
+
+    #[test]
+    fn saturated_fraction_counts_flat_units() {
+        let z = [-10.0_f64, -1.0, 0.0, 1.0, 10.0];
+        let a: Vec<f64> = z.iter().map(|&z| Activation::Tanh.apply(z)).collect();
+        let mut scratch = StatsScratch::new(5, 1);
+        let s = scratch.stats(&a, Some((Activation::Tanh, &z[..])));
+        assert_eq!(s.saturated_frac, Some(0.4));
+        // A linear unit never saturates, so the fraction would say nothing.
+        let s = scratch.stats(&z, Some((Activation::Linear, &z[..])));
+        assert_eq!(s.saturated_frac, None);
+    }
+
+    #[test]
+    fn histogram_bins_cover_the_range() {
+        let x = [0.0_f64, 0.1, 0.5, 0.74, 0.75, 1.0];
+        let mut scratch = StatsScratch::new(6, 4);
+        // As numpy.histogram(x, bins=4): half-open bins, the last one closed.
+        assert_eq!(scratch.histogram(&x, 0.0, 1.0), &[2, 0, 2, 2]);
+        // A constant tensor puts everything in the first bin.
+        assert_eq!(scratch.histogram(&[2.0_f64; 3], 2.0, 2.0), &[3, 0, 0, 0]);
+    }
+}

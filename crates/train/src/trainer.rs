@@ -1,0 +1,319 @@
+use std::time::{Duration, Instant};
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vanishing_core::{MatRef, Scalar, Workspace};
+use vanishing_data::{Dataset, Split as DataSplit};
+
+use crate::record::{HistogramRecord, LayerRecord, MetricRecord, Quantity, Split, StatsScratch};
+use crate::{DataSpec, Mlp, Precision, RunSpec, Sink, TrainError};
+
+/// Stream numbers of the run's seed: each kind of random draw has its own, so that
+/// changing one part of a configuration does not shift the draws of another.
+const STREAM_INIT: u64 = 1;
+const STREAM_SPLIT: u64 = 2;
+const STREAM_SHUFFLE: u64 = 3;
+
+/// Rows per forward pass when evaluating a whole split.
+const EVAL_CHUNK: usize = 4096;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunOutcome {
+    /// Mean loss on the training rows at the end (or when the run diverged).
+    pub final_loss: f64,
+    /// Accuracy on the training rows at the end.
+    pub final_accuracy: f64,
+    /// Loss and accuracy on the test rows at the end, when there is a test split.
+    pub final_test: Option<(f64, f64)>,
+    /// Whether the loss or a parameter became NaN or infinite, which ended the run.
+    pub diverged: bool,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// Time spent training and recording, measured in the process.
+    pub wall: Duration,
+}
+
+/// Generates the run's dataset and divides it into training and test rows.
+///
+/// # Errors
+/// [`TrainError::Data`] for refused data parameters.
+pub fn prepare_data(spec: &RunSpec) -> Result<DataSplit, TrainError> {
+    let data = match spec.data {
+        DataSpec::Circles(c) => c.generate_seeded(spec.seed)?,
+        DataSpec::Moons(m) => m.generate_seeded(spec.seed)?,
+    };
+    if spec.test_fraction == 0.0 {
+        let n_features = data.n_features;
+        return Ok(DataSplit {
+            train: data,
+            test: Dataset::empty(n_features),
+        });
+    }
+    Ok(data.stratified_split(spec.test_fraction, &mut stream(spec.seed, STREAM_SPLIT))?)
+}
+
+/// Trains one run on prepared data, sending every record to `sink`.
+///
+/// # Errors
+/// A [`TrainError`] if the spec is invalid; a run that diverges is not an error (see
+/// [`RunOutcome::diverged`]).
+pub fn train<S: Sink + ?Sized>(
+    spec: &RunSpec,
+    data: &DataSplit,
+    sink: &mut S,
+) -> Result<RunOutcome, TrainError> {
+    spec.validate()?;
+    match spec.precision {
+        Precision::F32 => Trainer::<f32>::new(spec, data)?.run(sink),
+        Precision::F64 => Trainer::<f64>::new(spec, data)?.run(sink),
+    }
+}
+
+fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// A split converted once to the training precision, column-major.
+struct Rows<T> {
+    x: Vec<T>,
+    y: Vec<T>,
+    n: usize,
+    d: usize,
+}
+
+impl<T: Scalar> Rows<T> {
+    fn new(data: &Dataset) -> Self {
+        let (n, d) = (data.len(), data.n_features);
+        let x = (0..d)
+            .flat_map(|j| (0..n).map(move |i| T::from_f64(data.row(i)[j])))
+            .collect();
+        let y = data
+            .labels
+            .iter()
+            .map(|&l| T::from_f64(f64::from(l)))
+            .collect();
+        Self { x, y, n, d }
+    }
+
+    fn chunk(&self, start: usize, len: usize, x: &mut [T]) {
+        for j in 0..self.d {
+            x[j * len..(j + 1) * len]
+                .copy_from_slice(&self.x[j * self.n + start..j * self.n + start + len]);
+        }
+    }
+}
+
+struct Trainer<'a, T> {
+    spec: &'a RunSpec,
+    mlp: Mlp<T>,
+    train: Rows<T>,
+    test: Rows<T>,
+    eval: Workspace<T>,
+    eval_x: Vec<T>,
+    batch_x: Vec<T>,
+    batch_y: Vec<T>,
+    order: Vec<usize>,
+    shuffle: ChaCha8Rng,
+    scratch: StatsScratch,
+    steps_per_epoch: u64,
+}
+
+impl<'a, T: Scalar> Trainer<'a, T> {
+    fn new(spec: &'a RunSpec, data: &DataSplit) -> Result<Self, TrainError> {
+        let train = Rows::<T>::new(&data.train);
+        let test = Rows::<T>::new(&data.test);
+        let arch = spec.model.architecture(train.d)?;
+        let params = arch.init_params(&mut stream(spec.seed, STREAM_INIT));
+        let batch = spec.batch_size.min(train.n).max(1);
+        let largest_layer = arch
+            .shapes()
+            .iter()
+            .map(|s| s.units.max(s.fan_in))
+            .max()
+            .unwrap_or(1);
+        let largest_tensor = arch
+            .shapes()
+            .iter()
+            .map(|s| s.kernel.len().max(batch * s.units))
+            .max()
+            .unwrap_or(1);
+        let eval_rows = train.n.max(test.n).clamp(1, EVAL_CHUNK);
+        let mlp = Mlp::new(arch.clone(), params, spec.optimizer, batch);
+        Ok(Self {
+            eval: Workspace::new(&arch, eval_rows),
+            eval_x: vec![T::ZERO; eval_rows * train.d],
+            batch_x: vec![T::ZERO; batch * train.d],
+            batch_y: vec![T::ZERO; batch],
+            order: (0..train.n).collect(),
+            shuffle: stream(spec.seed, STREAM_SHUFFLE),
+            scratch: StatsScratch::new(
+                largest_tensor.max(largest_layer),
+                spec.histogram_bins.unwrap_or(0),
+            ),
+            steps_per_epoch: train.n.div_ceil(batch) as u64,
+            spec,
+            mlp,
+            train,
+            test,
+        })
+    }
+
+    fn run<S: Sink + ?Sized>(mut self, sink: &mut S) -> Result<RunOutcome, TrainError> {
+        let started = Instant::now();
+        let batch = self.batch_x.len() / self.train.d;
+        let mut step: u64 = 0;
+        let mut diverged = false;
+        self.metrics(0, 0, sink);
+        'epochs: for epoch in 0..self.spec.epochs {
+            self.reshuffle();
+            for start in (0..self.train.n).step_by(batch) {
+                let rows = batch.min(self.train.n - start);
+                let loss = self.gradients_on(start, rows);
+                if !loss.is_finite() {
+                    diverged = true;
+                    break 'epochs;
+                }
+                if self.spec.record.records(step, self.steps_per_epoch) {
+                    self.record(epoch, step, sink);
+                }
+                self.mlp.apply_gradients();
+                step += 1;
+            }
+            if !self.mlp.params_finite() {
+                diverged = true;
+                break;
+            }
+            self.metrics(epoch + 1, step, sink);
+        }
+        if !diverged {
+            // The final record: the trained parameters, with the gradient of the
+            // minibatch that would open the next epoch (not applied).
+            self.reshuffle();
+            let rows = batch.min(self.train.n);
+            let loss = self.gradients_on(0, rows);
+            diverged = !loss.is_finite();
+            self.record(self.spec.epochs, step, sink);
+        }
+        let (final_loss, final_accuracy) = self.evaluate(false);
+        let final_test = (self.test.n > 0).then(|| self.evaluate(true));
+        Ok(RunOutcome {
+            final_loss,
+            final_accuracy,
+            final_test,
+            diverged,
+            steps: step,
+            wall: started.elapsed(),
+        })
+    }
+
+    fn reshuffle(&mut self) {
+        for i in (1..self.order.len()).rev() {
+            let j = self.shuffle.random_range(0..=i);
+            self.order.swap(i, j);
+        }
+    }
+
+    /// Gathers the minibatch of `rows` rows at position `start` of the current order
+    /// and computes its gradients. Returns its loss.
+    fn gradients_on(&mut self, start: usize, rows: usize) -> T {
+        let d = self.train.d;
+        for (r, &i) in self.order[start..start + rows].iter().enumerate() {
+            for j in 0..d {
+                self.batch_x[j * rows + r] = self.train.x[j * self.train.n + i];
+            }
+            self.batch_y[r] = self.train.y[i];
+        }
+        let x = MatRef::from_column_major_slice(&self.batch_x[..rows * d], rows, d);
+        self.mlp.compute_gradients(x, &self.batch_y[..rows])
+    }
+
+    /// Sends the statistics (and histograms) of every quantity of every layer.
+    fn record<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
+        let arch = self.mlp.architecture();
+        for (l, (shape, layer)) in arch.shapes().iter().zip(arch.layers()).enumerate() {
+            let buffers = self.mlp.workspace().layer_buffers(l);
+            let params = self.mlp.params();
+            let grads = self.mlp.grads();
+            for quantity in Quantity::ALL {
+                let (values, saturation) = match quantity {
+                    Quantity::Weight => (&params[shape.kernel.clone()], None),
+                    Quantity::WeightGrad => (&grads[shape.kernel.clone()], None),
+                    Quantity::Bias => (&params[shape.bias.clone()], None),
+                    Quantity::BiasGrad => (&grads[shape.bias.clone()], None),
+                    Quantity::Activation => (
+                        buffers.activation,
+                        Some((layer.activation, buffers.preactivation)),
+                    ),
+                    Quantity::PreactGrad => (buffers.preact_grad, None),
+                };
+                let stats = self.scratch.stats(values, saturation);
+                let layer_index = l as u32 + 1;
+                sink.layer(&LayerRecord {
+                    epoch,
+                    step,
+                    layer: layer_index,
+                    quantity,
+                    stats,
+                });
+                if self.spec.histogram_bins.is_some() {
+                    let counts = self.scratch.histogram(values, stats.min, stats.max);
+                    sink.histogram(&HistogramRecord {
+                        epoch,
+                        step,
+                        layer: layer_index,
+                        quantity,
+                        lo: stats.min,
+                        hi: stats.max,
+                        counts,
+                    });
+                }
+            }
+        }
+    }
+
+    fn metrics<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
+        let (loss, accuracy) = self.evaluate(false);
+        sink.metrics(&MetricRecord {
+            epoch,
+            step,
+            split: Split::Train,
+            loss,
+            accuracy,
+        });
+        if self.test.n > 0 {
+            let (loss, accuracy) = self.evaluate(true);
+            sink.metrics(&MetricRecord {
+                epoch,
+                step,
+                split: Split::Test,
+                loss,
+                accuracy,
+            });
+        }
+    }
+
+    /// Mean loss and accuracy of the current parameters over a whole split.
+    fn evaluate(&mut self, test: bool) -> (f64, f64) {
+        let rows = if test { &self.test } else { &self.train };
+        let arch = self.mlp.architecture();
+        let (mut loss_sum, mut correct) = (0.0, 0_usize);
+        let chunk = self.eval.max_batch();
+        for start in (0..rows.n).step_by(chunk) {
+            let len = chunk.min(rows.n - start);
+            rows.chunk(start, len, &mut self.eval_x[..len * rows.d]);
+            let x = MatRef::from_column_major_slice(&self.eval_x[..len * rows.d], len, rows.d);
+            self.eval.forward(arch, self.mlp.params(), x);
+            let y = &rows.y[start..start + len];
+            loss_sum += self.eval.loss(arch, y).to_f64() * len as f64;
+            let out = self.eval.output();
+            correct += (0..len)
+                .filter(|&i| (out[(i, 0)] > T::from_f64(0.5)) == (y[i] > T::from_f64(0.5)))
+                .count();
+        }
+        let n = rows.n.max(1) as f64;
+        (loss_sum / n, correct as f64 / n)
+    }
+}
