@@ -1,1 +1,36 @@
-//! placeholder
+//! The Parquet tables of vanishing, and the queries over them.
+//!
+//! Runs come in as [`RunResult`]s (a [`RunMeta`] from the caller plus the training
+//! crate's spec, outcome, `History` and data). [`write_experiment`] turns them into
+//! rows ([`RunRow`], [`HistoryRow`], [`MetricRow`], [`HistogramRow`], [`PointRow`]),
+//! then into polars frames, and writes one folder of Parquet files per experiment,
+//! atomically. [`read_experiment`] and [`read_all`] read such folders back into
+//! [`ExperimentTables`], checking every column's presence and type, and
+//! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks.
+//! Every failure is an [`AnalysisError`] naming its file. This is the only crate that
+//! links polars; a polars `DataFrame` never leaves it, and it renders nothing.
+
+mod error;
+mod read;
+mod schema;
+mod summary;
+mod tables;
+mod write;
+
+pub use error::AnalysisError;
+pub use read::{experiment_dirs, read_all, read_experiment};
+pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};
+pub use tables::{ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+pub use write::{RunMeta, RunResult, describe_init, describe_optimizer, write_experiment};
+
+/// The names of each table's columns, in order: the user-facing contract.
+pub fn table_columns() -> [(&'static str, &'static [&'static str]); 5] {
+    use schema::Table;
+    [
+        (RunRow::FILE, RunRow::COLUMNS),
+        (HistoryRow::FILE, HistoryRow::COLUMNS),
+        (MetricRow::FILE, MetricRow::COLUMNS),
+        (HistogramRow::FILE, HistogramRow::COLUMNS),
+        (PointRow::FILE, PointRow::COLUMNS),
+    ]
+}

@@ -1,0 +1,231 @@
+//! The mapping between row structs and polars frames, declared once per table so that a
+//! column's name, type and field cannot drift apart between writer and reader.
+
+use std::path::Path;
+
+use polars::prelude::{Column, DataFrame, DataType, PolarsResult};
+
+use crate::AnalysisError;
+use crate::tables::{HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+
+/// A value type that can fill one column.
+pub(crate) trait Cell: Sized {
+    /// The polars type of the column.
+    const DTYPE: DataType;
+    /// The column's type in words, for errors.
+    const TYPE_NAME: &'static str;
+    /// Builds a column.
+    fn column(name: &str, values: Vec<Self>) -> Column;
+    /// Reads a column whose type has been checked.
+    fn read(column: &Column, path: &Path, name: &'static str) -> Result<Vec<Self>, AnalysisError>;
+}
+
+fn complete<T>(
+    values: impl Iterator<Item = Option<T>>,
+    path: &Path,
+    name: &'static str,
+) -> Result<Vec<T>, AnalysisError> {
+    values
+        .map(|v| {
+            v.ok_or_else(|| AnalysisError::Nulls {
+                path: path.to_owned(),
+                column: name,
+            })
+        })
+        .collect()
+}
+
+fn cast_error(
+    path: &Path,
+    name: &'static str,
+) -> impl FnOnce(polars::prelude::PolarsError) -> AnalysisError {
+    let path = path.to_owned();
+    move |e| AnalysisError::Parquet {
+        path,
+        message: format!("column `{name}`: {e}"),
+    }
+}
+
+macro_rules! cell {
+    ($t:ty, $dtype:expr, $name:literal, $getter:ident, $convert:expr) => {
+        impl Cell for $t {
+            const DTYPE: DataType = $dtype;
+            const TYPE_NAME: &'static str = $name;
+            fn column(name: &str, values: Vec<Self>) -> Column {
+                Column::new(name.into(), values)
+            }
+            fn read(
+                column: &Column,
+                path: &Path,
+                name: &'static str,
+            ) -> Result<Vec<Self>, AnalysisError> {
+                let values = column.$getter().map_err(cast_error(path, name))?;
+                complete(values.iter().map(|v| v.map($convert)), path, name)
+            }
+        }
+    };
+}
+
+cell!(String, DataType::String, "String", str, str::to_owned);
+cell!(i64, DataType::Int64, "Int64", i64, |v| v);
+cell!(u64, DataType::UInt64, "UInt64", u64, |v| v);
+cell!(f64, DataType::Float64, "Float64", f64, |v| v);
+cell!(bool, DataType::Boolean, "Boolean", bool, |v| v);
+
+impl Cell for Option<f64> {
+    const DTYPE: DataType = DataType::Float64;
+    const TYPE_NAME: &'static str = "Float64";
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn read(column: &Column, path: &Path, name: &'static str) -> Result<Vec<Self>, AnalysisError> {
+        Ok(column
+            .f64()
+            .map_err(cast_error(path, name))?
+            .iter()
+            .collect())
+    }
+}
+
+/// A table: its file name, its columns, and the conversions both ways.
+pub(crate) trait Table: Sized {
+    /// File name inside the experiment's folder.
+    const FILE: &'static str;
+    /// Column names, in order.
+    const COLUMNS: &'static [&'static str];
+    /// Rows to a frame.
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame>;
+    /// A frame back to rows, checking every column's presence and type.
+    fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>, AnalysisError>;
+}
+
+/// Finds a column and checks its type.
+fn typed_column<'a, T: Cell>(
+    df: &'a DataFrame,
+    path: &Path,
+    name: &'static str,
+) -> Result<&'a Column, AnalysisError> {
+    let column = df.column(name).map_err(|_| AnalysisError::MissingColumn {
+        path: path.to_owned(),
+        column: name,
+    })?;
+    if column.dtype() != &T::DTYPE {
+        return Err(AnalysisError::WrongType {
+            path: path.to_owned(),
+            column: name,
+            expected: T::TYPE_NAME,
+            found: column.dtype().to_string(),
+        });
+    }
+    Ok(column)
+}
+
+/// Reads one column into values of the field's type.
+fn read_column<T: Cell>(
+    df: &DataFrame,
+    path: &Path,
+    name: &'static str,
+) -> Result<Vec<T>, AnalysisError> {
+    T::read(typed_column::<T>(df, path, name)?, path, name)
+}
+
+macro_rules! table {
+    ($row:ident, $file:literal, [$($field:ident),* $(,)?]) => {
+        impl Table for $row {
+            const FILE: &'static str = $file;
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+                DataFrame::new(
+                    rows.len(),
+                    vec![$(Cell::column(stringify!($field), rows.iter().map(|r| r.$field.clone()).collect())),*],
+                )
+            }
+
+            fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>, AnalysisError> {
+                $(let mut $field = read_column(df, path, stringify!($field))?.into_iter();)*
+                let mut rows = Vec::with_capacity(df.height());
+                for _ in 0..df.height() {
+                    // Every column has the frame's height, so none runs out first.
+                    rows.push(Self { $($field: $field.next().expect("column shorter than its frame")),* });
+                }
+                Ok(rows)
+            }
+        }
+    };
+}
+
+table!(
+    RunRow,
+    "runs.parquet",
+    [
+        run_id,
+        experiment,
+        label,
+        seed,
+        data,
+        n_samples,
+        noise,
+        activation,
+        output,
+        init,
+        optimizer,
+        learning_rate,
+        depth,
+        width,
+        hidden,
+        epochs,
+        batch_size,
+        record,
+        final_loss,
+        final_accuracy,
+        final_test_loss,
+        final_test_accuracy,
+        diverged,
+        steps,
+        wall_ms,
+        config_toml,
+        config_hash,
+        crate_version,
+    ]
+);
+
+table!(
+    HistoryRow,
+    "history.parquet",
+    [
+        run_id,
+        epoch,
+        step,
+        layer,
+        layer_name,
+        quantity,
+        mean,
+        std,
+        abs_mean,
+        l2,
+        min,
+        max,
+        p02,
+        p98,
+        saturated_frac,
+    ]
+);
+
+table!(
+    MetricRow,
+    "metrics.parquet",
+    [run_id, epoch, step, split, loss, accuracy]
+);
+
+table!(
+    HistogramRow,
+    "histograms.parquet",
+    [run_id, epoch, step, layer, quantity, bin_lo, bin_hi, count]
+);
+
+table!(
+    PointRow,
+    "dataset.parquet",
+    [run_id, seed, split, x0, x1, label]
+);

@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+
+use crate::tables::{ExperimentTables, HistoryRow};
+
+/// Final accuracy of one configuration over its seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccuracySummary {
+    /// The configuration (a run's label).
+    pub label: String,
+    /// Number of runs (seeds).
+    pub runs: usize,
+    /// Runs that diverged.
+    pub diverged: usize,
+    /// Mean final training accuracy.
+    pub mean: f64,
+    /// Population standard deviation of the final training accuracy.
+    pub std: f64,
+    /// Lowest final training accuracy.
+    pub min: f64,
+    /// Highest final training accuracy.
+    pub max: f64,
+    /// Mean final training loss.
+    pub mean_loss: f64,
+}
+
+/// Final accuracy per configuration (mean, std, min, max over seeds), in the order the
+/// configurations first appear.
+pub fn accuracy_summary(tables: &ExperimentTables) -> Vec<AccuracySummary> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: BTreeMap<&str, Vec<(f64, f64, bool)>> = BTreeMap::new();
+    for run in &tables.runs {
+        let entry = groups.entry(&run.label).or_default();
+        if entry.is_empty() {
+            order.push(&run.label);
+        }
+        entry.push((run.final_accuracy, run.final_loss, run.diverged));
+    }
+    order
+        .into_iter()
+        .map(|label| {
+            let values = &groups[label];
+            let n = values.len() as f64;
+            let mean = values.iter().map(|v| v.0).sum::<f64>() / n;
+            let var = values.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / n;
+            AccuracySummary {
+                label: label.to_owned(),
+                runs: values.len(),
+                diverged: values.iter().filter(|v| v.2).count(),
+                mean,
+                std: var.sqrt(),
+                min: values.iter().map(|v| v.0).fold(f64::INFINITY, f64::min),
+                max: values.iter().map(|v| v.0).fold(f64::NEG_INFINITY, f64::max),
+                mean_loss: values.iter().map(|v| v.1).sum::<f64>() / n,
+            }
+        })
+        .collect()
+}
+
+/// The "vanishing ratio" of one configuration: the standard deviation of the first
+/// layer's kernel gradient divided by the last layer's, at initialization (the first
+/// record) and at the end (the last record), averaged over seeds as a geometric mean
+/// (ratios spread over orders of magnitude).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VanishingRatio {
+    /// The configuration (a run's label).
+    pub label: String,
+    /// Number of runs that had both records.
+    pub runs: usize,
+    /// Ratio at the first record.
+    pub at_init: f64,
+    /// Ratio at the last record.
+    pub at_end: f64,
+}
+
+/// The first-over-last kernel-gradient std of one run, at its first and last record.
+fn run_ratios(grads: &[&HistoryRow]) -> Option<(f64, f64)> {
+    let last_layer = grads.iter().map(|r| r.layer).max()?;
+    let first_step = grads.iter().map(|r| r.step).min()?;
+    let last_step = grads.iter().map(|r| r.step).max()?;
+    let std_at = |layer, step| {
+        grads
+            .iter()
+            .find(|r| r.layer == layer && r.step == step)
+            .map(|r| r.std)
+    };
+    let ratio = |step| match (std_at(1, step), std_at(last_layer, step)) {
+        (Some(first), Some(last)) if last > 0.0 => Some(first / last),
+        _ => None,
+    };
+    Some((ratio(first_step)?, ratio(last_step)?))
+}
+
+/// The vanishing ratio of every configuration, in the order configurations first
+/// appear.
+pub fn vanishing_ratios(tables: &ExperimentTables) -> Vec<VanishingRatio> {
+    let mut grads_by_run: BTreeMap<&str, Vec<&HistoryRow>> = BTreeMap::new();
+    for r in tables
+        .history
+        .iter()
+        .filter(|r| r.quantity == "weight_grad")
+    {
+        grads_by_run.entry(&r.run_id).or_default().push(r);
+    }
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for run in &tables.runs {
+        let Some(ratios) = grads_by_run
+            .get(run.run_id.as_str())
+            .and_then(|g| run_ratios(g))
+        else {
+            continue;
+        };
+        let entry = groups.entry(&run.label).or_default();
+        if entry.is_empty() {
+            order.push(&run.label);
+        }
+        entry.push(ratios);
+    }
+    let geometric_mean = |values: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+        (values.iter().map(|v| pick(v).ln()).sum::<f64>() / values.len() as f64).exp()
+    };
+    order
+        .into_iter()
+        .map(|label| {
+            let values = &groups[label];
+            VanishingRatio {
+                label: label.to_owned(),
+                runs: values.len(),
+                at_init: geometric_mean(values, |v| v.0),
+                at_end: geometric_mean(values, |v| v.1),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,276 @@
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{ParquetCompression, ParquetWriter};
+use vanishing_core::{Init, Optimizer, RmsPropVariant};
+use vanishing_data::Split as DataSplit;
+use vanishing_train::{History, RecordPolicy, RunOutcome, RunSpec};
+
+use crate::AnalysisError;
+use crate::schema::Table;
+use crate::tables::{ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+
+/// What the caller knows about a run that the training crate does not: its identity
+/// and its configuration as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMeta {
+    /// The experiment's name.
+    pub experiment: String,
+    /// The configuration without the seed, shared by a configuration's seeds.
+    pub label: String,
+    /// The fully resolved configuration, as TOML.
+    pub config_toml: String,
+    /// A hash of `config_toml`.
+    pub config_hash: String,
+}
+
+/// Everything one run produced, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Identity and configuration text.
+    pub meta: RunMeta,
+    /// The run's specification.
+    pub spec: RunSpec,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// Everything it recorded.
+    pub history: History,
+    /// The data it trained on.
+    pub data: DataSplit,
+}
+
+impl RunResult {
+    /// The run's identifier within its experiment: `<label>/s<seed>`.
+    pub fn run_id(&self) -> String {
+        format!("{}/s{}", self.meta.label, self.spec.seed)
+    }
+}
+
+/// Short text forms of configuration values for the `runs` table.
+pub fn describe_init(init: Init) -> String {
+    match init {
+        Init::Normal { mean, std } | Init::TruncatedNormal { mean, std } => {
+            format!("{}({mean}, {std})", init.name())
+        }
+        Init::Uniform { low, high } => format!("uniform({low}, {high})"),
+        other => other.name().to_owned(),
+    }
+}
+
+/// The optimizer's name with its variant, e.g. `rmsprop(keras2)`.
+pub fn describe_optimizer(optimizer: &Optimizer) -> String {
+    match optimizer {
+        Optimizer::RmsProp(o) => match o.variant {
+            RmsPropVariant::Keras2 => "rmsprop(keras2)".to_owned(),
+            RmsPropVariant::Keras3 => "rmsprop(keras3)".to_owned(),
+        },
+        other => other.name().to_owned(),
+    }
+}
+
+fn describe_record(record: RecordPolicy) -> String {
+    match record {
+        RecordPolicy::Epoch => "epoch".to_owned(),
+        RecordPolicy::Step => "step".to_owned(),
+        RecordPolicy::Every(n) => format!("every {n}"),
+    }
+}
+
+fn run_row(run: &RunResult) -> RunRow {
+    let spec = &run.spec;
+    let (n_samples, noise) = match spec.data {
+        vanishing_train::DataSpec::Circles(c) => (c.n_samples, c.noise),
+        vanishing_train::DataSpec::Moons(m) => (m.n_samples, m.noise),
+    };
+    let hidden = &spec.model.hidden;
+    RunRow {
+        run_id: run.run_id(),
+        experiment: run.meta.experiment.clone(),
+        label: run.meta.label.clone(),
+        seed: spec.seed,
+        data: spec.data.kind().to_owned(),
+        n_samples: n_samples as i64,
+        noise,
+        activation: spec.model.activation.to_string(),
+        output: spec.model.output.to_string(),
+        init: describe_init(spec.model.init),
+        optimizer: describe_optimizer(&spec.optimizer),
+        learning_rate: spec.optimizer.learning_rate(),
+        depth: hidden.len() as i64,
+        width: hidden.iter().copied().max().unwrap_or(0) as i64,
+        hidden: hidden
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("-"),
+        epochs: i64::from(spec.epochs),
+        batch_size: spec.batch_size as i64,
+        record: describe_record(spec.record),
+        final_loss: run.outcome.final_loss,
+        final_accuracy: run.outcome.final_accuracy,
+        final_test_loss: run.outcome.final_test.map(|t| t.0),
+        final_test_accuracy: run.outcome.final_test.map(|t| t.1),
+        diverged: run.outcome.diverged,
+        steps: run.outcome.steps as i64,
+        wall_ms: run.outcome.wall.as_secs_f64() * 1e3,
+        config_toml: run.meta.config_toml.clone(),
+        config_hash: run.meta.config_hash.clone(),
+        crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// Builds the rows of every table for a set of runs, in run order.
+fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
+    let mut history = Vec::new();
+    let mut metrics = Vec::new();
+    let mut histograms = Vec::new();
+    let mut dataset = Vec::new();
+    for run in runs {
+        let run_id = run.run_id();
+        for r in &run.history.layers {
+            let s = r.stats;
+            history.push(HistoryRow {
+                run_id: run_id.clone(),
+                epoch: i64::from(r.epoch),
+                step: r.step as i64,
+                layer: i64::from(r.layer),
+                layer_name: run.spec.model.layer_name(r.layer as usize),
+                quantity: r.quantity.name().to_owned(),
+                mean: s.mean,
+                std: s.std,
+                abs_mean: s.abs_mean,
+                l2: s.l2,
+                min: s.min,
+                max: s.max,
+                p02: s.p02,
+                p98: s.p98,
+                saturated_frac: s.saturated_frac,
+            });
+        }
+        for m in &run.history.metrics {
+            metrics.push(MetricRow {
+                run_id: run_id.clone(),
+                epoch: i64::from(m.epoch),
+                step: m.step as i64,
+                split: m.split.name().to_owned(),
+                loss: m.loss,
+                accuracy: m.accuracy,
+            });
+        }
+        for h in &run.history.histograms {
+            let width = (h.hi - h.lo) / h.counts.len() as f64;
+            for (i, &count) in h.counts.iter().enumerate() {
+                histograms.push(HistogramRow {
+                    run_id: run_id.clone(),
+                    epoch: i64::from(h.epoch),
+                    step: h.step as i64,
+                    layer: i64::from(h.layer),
+                    quantity: h.quantity.name().to_owned(),
+                    bin_lo: h.lo + i as f64 * width,
+                    bin_hi: if i + 1 == h.counts.len() {
+                        h.hi
+                    } else {
+                        h.lo + (i + 1) as f64 * width
+                    },
+                    count: count as i64,
+                });
+            }
+        }
+        for (split, data) in [("train", &run.data.train), ("test", &run.data.test)] {
+            for i in 0..data.len() {
+                let p = data.row(i);
+                dataset.push(PointRow {
+                    run_id: run_id.clone(),
+                    seed: run.spec.seed,
+                    split: split.to_owned(),
+                    x0: p[0],
+                    x1: p.get(1).copied().unwrap_or(0.0),
+                    label: i64::from(data.labels[i]),
+                });
+            }
+        }
+    }
+    ExperimentTables {
+        name: experiment.to_owned(),
+        runs: runs.iter().map(run_row).collect(),
+        history,
+        metrics,
+        histograms,
+        dataset,
+    }
+}
+
+fn write_table<T: Table>(dir: &Path, rows: &[T]) -> Result<(), AnalysisError> {
+    let path = dir.join(T::FILE);
+    let parquet_error = |e: polars::prelude::PolarsError| AnalysisError::Parquet {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    let mut frame = T::to_frame(rows).map_err(parquet_error)?;
+    let file = File::create(&path).map_err(AnalysisError::io(&path))?;
+    let mut writer = BufWriter::new(file);
+    ParquetWriter::new(&mut writer)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut frame)
+        .map_err(parquet_error)?;
+    let file = writer.into_inner().map_err(|e| AnalysisError::Io {
+        path: path.clone(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(AnalysisError::io(&path))
+}
+
+/// Writes every table of one experiment into `out/<experiment>/`, replacing what was
+/// there as a whole: the tables are written into a staging folder beside it, which then
+/// takes the old folder's place. If anything fails, the old folder is left as it was.
+///
+/// # Errors
+/// [`AnalysisError`] naming the file that could not be written.
+pub fn write_experiment(
+    out: &Path,
+    experiment: &str,
+    runs: &[RunResult],
+) -> Result<PathBuf, AnalysisError> {
+    let target = out.join(experiment);
+    let parent = target.parent().unwrap_or(out).to_owned();
+    fs::create_dir_all(&parent).map_err(AnalysisError::io(&parent))?;
+    let leaf = target.file_name().map_or_else(
+        || experiment.to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let staging = parent.join(format!(".{leaf}.staging-{}", std::process::id()));
+    let retired = parent.join(format!(".{leaf}.old-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(AnalysisError::io(&staging))?;
+    }
+    fs::create_dir(&staging).map_err(AnalysisError::io(&staging))?;
+    let written = (|| {
+        let tables = rows(experiment, runs);
+        write_table(&staging, &tables.runs)?;
+        write_table(&staging, &tables.history)?;
+        write_table(&staging, &tables.metrics)?;
+        write_table(&staging, &tables.histograms)?;
+        write_table(&staging, &tables.dataset)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if target.exists() {
+        fs::rename(&target, &retired).map_err(AnalysisError::io(&target))?;
+        if let Err(e) = fs::rename(&staging, &target) {
+            // Put the old results back rather than leave nothing.
+            let _ = fs::rename(&retired, &target);
+            let _ = fs::remove_dir_all(&staging);
+            return Err(AnalysisError::Io {
+                path: target,
+                source: e,
+            });
+        }
+        fs::remove_dir_all(&retired).map_err(AnalysisError::io(&retired))?;
+    } else {
+        fs::rename(&staging, &target).map_err(AnalysisError::io(&target))?;
+    }
+    Ok(target)
+}

@@ -1,0 +1,347 @@
+//! Tables written from real training runs read back identically; damaged or foreign
+//! files are refused with errors naming the file; summaries compute what they say.
+
+use std::fs;
+use std::path::Path;
+
+use polars::prelude::{Column, DataFrame, ParquetWriter};
+use vanishing_analysis::{
+    AnalysisError, RunMeta, RunResult, accuracy_summary, read_all, read_experiment, table_columns,
+    vanishing_ratios, write_experiment,
+};
+use vanishing_core::{Activation, Init, Loss, Optimizer, RmsProp};
+use vanishing_data::Circles;
+use vanishing_train::{
+    DataSpec, History, ModelSpec, Precision, RecordPolicy, RunSpec, prepare_data, train,
+};
+
+fn spec(activation: Activation, seed: u64) -> RunSpec {
+    RunSpec {
+        data: DataSpec::Circles(Circles {
+            n_samples: 100,
+            factor: 0.5,
+            noise: 0.1,
+            shuffle: true,
+        }),
+        test_fraction: 0.2,
+        model: ModelSpec {
+            hidden: vec![5, 5, 5],
+            activation,
+            output: Activation::Sigmoid,
+            init: Init::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+            loss: Loss::BinaryCrossEntropy,
+        },
+        optimizer: Optimizer::RmsProp(RmsProp::default()),
+        epochs: 3,
+        batch_size: 32,
+        record: RecordPolicy::Epoch,
+        histogram_bins: Some(5),
+        precision: Precision::F32,
+        seed,
+    }
+}
+
+fn run(activation: Activation, seed: u64) -> RunResult {
+    let spec = spec(activation, seed);
+    let data = prepare_data(&spec).unwrap();
+    let mut history = History::default();
+    let outcome = train(&spec, &data, &mut history).unwrap();
+    RunResult {
+        meta: RunMeta {
+            experiment: "demo".to_owned(),
+            label: activation.name().to_owned(),
+            config_toml: format!("seed = {seed}\n"),
+            config_hash: "0123456789abcdef".to_owned(),
+        },
+        spec,
+        outcome,
+        history,
+        data,
+    }
+}
+
+fn runs() -> Vec<RunResult> {
+    vec![
+        run(Activation::Sigmoid, 1),
+        run(Activation::Sigmoid, 2),
+        run(Activation::Relu, 1),
+    ]
+}
+
+#[test]
+fn written_tables_read_back_with_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = runs();
+    let path = write_experiment(dir.path(), "demo", &runs).unwrap();
+    assert_eq!(path, dir.path().join("demo"));
+    let tables = read_experiment(&path).unwrap();
+    assert_eq!(tables.name, "demo");
+    assert_eq!(tables.runs.len(), 3);
+    let ids: Vec<&str> = tables.runs.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, ["sigmoid/s1", "sigmoid/s2", "relu/s1"]);
+
+    // 4 layers x 6 quantities x 4 records (3 epochs + final) per run.
+    assert_eq!(tables.history.len(), 3 * 4 * 6 * 4);
+    // 4 evaluations x 2 splits per run.
+    assert_eq!(tables.metrics.len(), 3 * 4 * 2);
+    assert_eq!(tables.histograms.len(), 3 * 4 * 6 * 4 * 5);
+    assert_eq!(tables.dataset.len(), 3 * 100);
+
+    // Values survive the trip exactly.
+    let first = &runs[0];
+    let r = &first.history.layers[7];
+    let row = &tables.history[7];
+    assert_eq!(
+        (row.epoch, row.step, row.layer),
+        (i64::from(r.epoch), r.step as i64, i64::from(r.layer))
+    );
+    assert_eq!(row.quantity, r.quantity.name());
+    assert_eq!(row.std.to_bits(), r.stats.std.to_bits());
+    assert_eq!(row.saturated_frac, r.stats.saturated_frac);
+    let run_row = &tables.runs[0];
+    assert_eq!(
+        run_row.final_accuracy.to_bits(),
+        first.outcome.final_accuracy.to_bits()
+    );
+    assert_eq!(run_row.hidden, "5-5-5");
+    assert_eq!(run_row.depth, 3);
+    assert_eq!(run_row.init, "normal(0, 1)");
+    assert_eq!(run_row.optimizer, "rmsprop(keras2)");
+    assert!(run_row.final_test_accuracy.is_some());
+    assert_eq!(tables.history[0].layer_name, "hidden1");
+    assert!(
+        tables
+            .history
+            .iter()
+            .any(|h| h.layer_name == "output" && h.layer == 4)
+    );
+    // Histogram bins tile each record's range.
+    let bins: Vec<_> = tables.histograms.iter().take(5).collect();
+    for w in bins.windows(2) {
+        assert_eq!(w[0].bin_hi.to_bits(), w[1].bin_lo.to_bits());
+    }
+}
+
+#[test]
+fn rewriting_replaces_the_folder_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    write_experiment(dir.path(), "demo", &runs()).unwrap();
+    fs::write(dir.path().join("demo/stale.txt"), "left over").unwrap();
+    write_experiment(dir.path(), "demo", &runs()[..1]).unwrap();
+    let tables = read_experiment(&dir.path().join("demo")).unwrap();
+    assert_eq!(tables.runs.len(), 1);
+    assert!(!dir.path().join("demo/stale.txt").exists());
+    // No staging or retired folders are left behind.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["demo"]);
+}
+
+#[test]
+fn summaries_group_runs_by_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = runs();
+    write_experiment(dir.path(), "demo", &runs).unwrap();
+    let all = read_all(dir.path()).unwrap();
+    assert_eq!(all.len(), 1);
+    let summary = accuracy_summary(&all[0]);
+    assert_eq!(summary.len(), 2);
+    assert_eq!((summary[0].label.as_str(), summary[0].runs), ("sigmoid", 2));
+    let (a, b) = (
+        runs[0].outcome.final_accuracy,
+        runs[1].outcome.final_accuracy,
+    );
+    assert!((summary[0].mean - (a + b) / 2.0).abs() < 1e-12);
+    assert!((summary[0].std - (a - b).abs() / 2.0).abs() < 1e-12);
+    assert!((summary[0].min - a.min(b)).abs() < 1e-12 && (summary[0].max - a.max(b)).abs() < 1e-12);
+
+    let ratios = vanishing_ratios(&all[0]);
+    assert_eq!(ratios.len(), 2);
+    // The geometric mean of the two sigmoid runs' first/last gradient-std ratios at
+    // the first record, computed here from the raw records.
+    let ratio_at_init = |r: &RunResult| {
+        let std = |layer| {
+            r.history
+                .layers
+                .iter()
+                .find(|l| {
+                    l.layer == layer
+                        && l.step == 0
+                        && l.quantity == vanishing_train::Quantity::WeightGrad
+                })
+                .unwrap()
+                .stats
+                .std
+        };
+        std(1) / std(4)
+    };
+    let expected = (ratio_at_init(&runs[0]) * ratio_at_init(&runs[1])).sqrt();
+    assert!(
+        (ratios[0].at_init - expected).abs() < 1e-9 * expected,
+        "{} vs {expected}",
+        ratios[0].at_init
+    );
+    assert_eq!(ratios[0].runs, 2);
+}
+
+fn write_frame(path: &Path, mut frame: DataFrame) {
+    let mut file = fs::File::create(path).unwrap();
+    ParquetWriter::new(&mut file).finish(&mut frame).unwrap();
+}
+
+#[test]
+fn damaged_and_foreign_tables_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_experiment(dir.path(), "demo", &runs()).unwrap();
+    let exp = dir.path().join("demo");
+
+    // Truncated.
+    let metrics = exp.join("metrics.parquet");
+    let bytes = fs::read(&metrics).unwrap();
+    fs::write(&metrics, &bytes[..bytes.len() / 2]).unwrap();
+    let err = read_experiment(&exp).unwrap_err();
+    assert!(matches!(err, AnalysisError::Parquet { .. }), "{err}");
+    assert!(err.to_string().contains("metrics.parquet"), "{err}");
+
+    // Not Parquet at all.
+    fs::write(&metrics, "run_id,epoch\n").unwrap();
+    assert!(
+        read_experiment(&exp)
+            .unwrap_err()
+            .to_string()
+            .contains("metrics.parquet")
+    );
+
+    // A column missing.
+    let frame = DataFrame::new(
+        1,
+        vec![
+            Column::new("run_id".into(), ["a"]),
+            Column::new("epoch".into(), [0_i64]),
+        ],
+    )
+    .unwrap();
+    write_frame(&metrics, frame);
+    let err = read_experiment(&exp).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: missing column `step`", metrics.display())
+    );
+
+    // A column of the wrong type.
+    let frame = DataFrame::new(
+        1,
+        vec![
+            Column::new("run_id".into(), ["a"]),
+            Column::new("epoch".into(), ["zero"]),
+        ],
+    )
+    .unwrap();
+    write_frame(&metrics, frame);
+    let err = read_experiment(&exp).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AnalysisError::WrongType {
+                column: "epoch",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // No tables at all.
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    assert!(matches!(
+        read_experiment(&empty),
+        Err(AnalysisError::NoTables { .. })
+    ));
+    assert!(matches!(
+        read_all(&empty),
+        Err(AnalysisError::NoTables { .. })
+    ));
+    assert!(matches!(
+        read_all(&dir.path().join("missing")),
+        Err(AnalysisError::Io { .. })
+    ));
+}
+
+#[test]
+fn the_schema_is_the_documented_contract() {
+    let expected: [(&str, &[&str]); 5] = [
+        (
+            "runs.parquet",
+            &[
+                "run_id",
+                "experiment",
+                "label",
+                "seed",
+                "data",
+                "n_samples",
+                "noise",
+                "activation",
+                "output",
+                "init",
+                "optimizer",
+                "learning_rate",
+                "depth",
+                "width",
+                "hidden",
+                "epochs",
+                "batch_size",
+                "record",
+                "final_loss",
+                "final_accuracy",
+                "final_test_loss",
+                "final_test_accuracy",
+                "diverged",
+                "steps",
+                "wall_ms",
+                "config_toml",
+                "config_hash",
+                "crate_version",
+            ],
+        ),
+        (
+            "history.parquet",
+            &[
+                "run_id",
+                "epoch",
+                "step",
+                "layer",
+                "layer_name",
+                "quantity",
+                "mean",
+                "std",
+                "abs_mean",
+                "l2",
+                "min",
+                "max",
+                "p02",
+                "p98",
+                "saturated_frac",
+            ],
+        ),
+        (
+            "metrics.parquet",
+            &["run_id", "epoch", "step", "split", "loss", "accuracy"],
+        ),
+        (
+            "histograms.parquet",
+            &[
+                "run_id", "epoch", "step", "layer", "quantity", "bin_lo", "bin_hi", "count",
+            ],
+        ),
+        (
+            "dataset.parquet",
+            &["run_id", "seed", "split", "x0", "x1", "label"],
+        ),
+    ];
+    assert_eq!(table_columns(), expected);
+}
