@@ -2,7 +2,7 @@
 //! and the readers put back together.
 
 /// One row of `runs.parquet`: one run's configuration and outcome.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunRow {
     /// Unique within the experiment: `<label>/s<seed>`.
     pub run_id: String,

@@ -1,0 +1,332 @@
+//! Experiment files: parsing with positions, validation against the schema, sweep and
+//! seed expansion into runs, and the resolved configuration of each run.
+
+mod doc;
+mod resolved;
+mod schema;
+
+use std::borrow::Cow;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use vanishing_train::RunSpec;
+
+pub use doc::ConfigError;
+use doc::{Source, Table, Value};
+pub use resolved::{config_hash, resolved_toml};
+use schema::read_template;
+
+/// One experiment file, validated and expanded into its runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// Unique name; the folder of its tables.
+    pub name: String,
+    /// What the experiment shows, in words.
+    pub description: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Every run: each configuration of the sweep times each seed, in that order.
+    pub runs: Vec<PlannedRun>,
+}
+
+/// One run of an experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    /// The swept values that tell this configuration apart (the experiment's name when
+    /// nothing is swept).
+    pub label: String,
+    /// What to train.
+    pub spec: RunSpec,
+}
+
+/// The sections a sweep may change.
+const SWEEPABLE: [&str; 5] = ["data", "model", "optimizer", "train", "record"];
+
+/// Reads, validates and expands one experiment file.
+///
+/// # Errors
+/// A [`ConfigError`] naming the file, and for problems with a value its line, column
+/// and dotted key.
+pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
+    let text = fs::read_to_string(file).map_err(|e| ConfigError {
+        file: file.to_owned(),
+        position: None,
+        key: None,
+        message: format!("cannot read the file: {e}"),
+        hint: None,
+    })?;
+    let source = Source { file, text: &text };
+    let document = DeTable::parse(&text).map_err(|e| {
+        source.error(
+            e.span(),
+            None,
+            format!("not valid TOML: {}", e.message().trim_end()),
+        )
+    })?;
+    let root = Table::new(source, String::new(), document.get_ref(), document.span());
+
+    let name = root.required("name", "a name for the experiment", read_name)?;
+    let description = root
+        .optional("description", |v| v.str().map(str::to_owned))?
+        .unwrap_or_default();
+    let seeds = root
+        .optional("seeds", read_seeds)?
+        .unwrap_or_else(|| vec![0]);
+    let sweep = root.optional("sweep", read_sweep)?.unwrap_or_default();
+    // The sections are read once per sweep combination below; mark them as known here.
+    for section in SWEEPABLE {
+        root.get(section);
+    }
+    root.finish()?;
+
+    let mut runs = Vec::new();
+    for combination in combinations(&sweep) {
+        let mut table = document.get_ref().clone();
+        let mut label_parts = Vec::new();
+        for (axis, &choice) in sweep.iter().zip(&combination) {
+            let value = &axis.values[choice];
+            substitute(&source, &mut table, axis, value.clone())?;
+            label_parts.push(format!(
+                "{}={}",
+                axis.path.last().map_or("", String::as_str),
+                display(value.get_ref())
+            ));
+        }
+        let root = Table::new(source, String::new(), &table, document.span());
+        let template = read_template(&root)?;
+        let label = if label_parts.is_empty() {
+            name.clone()
+        } else {
+            label_parts.join(",")
+        };
+        for &seed in &seeds {
+            let spec = RunSpec {
+                data: template.data,
+                test_fraction: template.test_fraction,
+                model: template.model.clone(),
+                optimizer: template.optimizer,
+                epochs: template.epochs,
+                batch_size: template.batch_size,
+                record: template.record,
+                histogram_bins: template.histogram_bins,
+                precision: template.precision,
+                seed,
+            };
+            // The schema checks each value; this catches what only the whole spec can.
+            spec.validate()
+                .map_err(|e| source.error(None, None, e.to_string()))?;
+            runs.push(PlannedRun {
+                label: label.clone(),
+                spec,
+            });
+        }
+    }
+    Ok(Experiment {
+        name,
+        description,
+        file: file.to_owned(),
+        runs,
+    })
+}
+
+fn read_name(v: Value<'_, '_>) -> Result<String, ConfigError> {
+    let name = v.str()?;
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(v.error(format!(
+            "\"{name}\" cannot name a folder; use letters, digits, '-', '_' and '.' (not first)"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// `seeds = [1, 2, 3]` or `seeds = { count = 10, start = 0 }`.
+fn read_seeds(v: Value<'_, '_>) -> Result<Vec<u64>, ConfigError> {
+    if v.is_table() {
+        let t = v.table()?;
+        let count = t.required("count", "the number of seeds", |c| c.positive())?;
+        let start = t.optional("start", |s| s.u64())?.unwrap_or(0);
+        t.finish()?;
+        let count = count as u64;
+        return (0..count)
+            .map(|i| {
+                start
+                    .checked_add(i)
+                    .ok_or_else(|| v.error("seeds overflow a 64-bit number"))
+            })
+            .collect();
+    }
+    let items = v.array()?;
+    if items.is_empty() {
+        return Err(v.error("expected at least one seed, found an empty array"));
+    }
+    let seeds: Vec<u64> = items.iter().map(Value::u64).collect::<Result<_, _>>()?;
+    for (i, s) in seeds.iter().enumerate() {
+        if seeds[..i].contains(s) {
+            return Err(v.error(format!("seed {s} is listed twice")));
+        }
+    }
+    Ok(seeds)
+}
+
+/// One swept key and its values.
+#[derive(Debug, Clone)]
+struct Axis<'i> {
+    path: Vec<String>,
+    key_span: Range<usize>,
+    values: Vec<Spanned<DeValue<'i>>>,
+}
+
+/// `[sweep]`: dotted keys (quoted, `"model.activation" = [...]`, or nested) mapped to
+/// non-empty arrays of values.
+fn read_sweep<'i>(v: Value<'_, 'i>) -> Result<Vec<Axis<'i>>, ConfigError> {
+    let table = v
+        .value
+        .get_ref()
+        .as_table()
+        .ok_or_else(|| v.error("expected a table of dotted keys and arrays of values"))?;
+    let mut axes = Vec::new();
+    flatten_sweep(v, table, &[], &mut axes)?;
+    Ok(axes)
+}
+
+fn flatten_sweep<'i>(
+    v: Value<'_, 'i>,
+    table: &DeTable<'i>,
+    prefix: &[String],
+    axes: &mut Vec<Axis<'i>>,
+) -> Result<(), ConfigError> {
+    for (key, value) in table {
+        let mut path = prefix.to_vec();
+        path.extend(key.get_ref().split('.').map(str::to_owned));
+        let dotted = path.join(".");
+        let here = |message: String| {
+            v.source
+                .error(Some(key.span()), Some(&format!("sweep.{dotted}")), message)
+        };
+        match value.get_ref() {
+            DeValue::Table(inner) => flatten_sweep(v, inner, &path, axes)?,
+            DeValue::Array(values) => {
+                if !SWEEPABLE.contains(&path[0].as_str()) || path.len() < 2 {
+                    let mut err = here(format!(
+                        "cannot sweep over `{dotted}`; a sweep key names a setting inside {}",
+                        SWEEPABLE.map(|s| format!("[{s}]")).join(", ")
+                    ));
+                    err.hint = doc::did_you_mean(&path[0], SWEEPABLE)
+                        .map(|s| format!("did you mean `{s}.…`?"));
+                    return Err(err);
+                }
+                if values.is_empty() {
+                    return Err(here(
+                        "expected at least one value to sweep over, found an empty array".into(),
+                    ));
+                }
+                if axes.iter().any(|a: &Axis<'_>| a.path == path) {
+                    return Err(here(format!("`{dotted}` is swept twice")));
+                }
+                axes.push(Axis {
+                    path,
+                    key_span: key.span(),
+                    values: values.iter().cloned().collect(),
+                });
+            }
+            other => {
+                return Err(here(format!(
+                    "expected an array of values to sweep over, found {}",
+                    doc::describe(other)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every combination of one value per axis, the last axis varying fastest.
+fn combinations(axes: &[Axis<'_>]) -> Vec<Vec<usize>> {
+    let mut all = vec![Vec::new()];
+    for axis in axes {
+        all = all
+            .into_iter()
+            .flat_map(|prefix| {
+                (0..axis.values.len()).map(move |i| {
+                    let mut c = prefix.clone();
+                    c.push(i);
+                    c
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// Puts `value` at the axis' path in `table`, creating tables on the way. The value
+/// keeps its own position, so an error about it points into the sweep.
+fn substitute<'i>(
+    source: &Source<'_>,
+    table: &mut DeTable<'i>,
+    axis: &Axis<'i>,
+    value: Spanned<DeValue<'i>>,
+) -> Result<(), ConfigError> {
+    let (last, parents) = axis
+        .path
+        .split_last()
+        .expect("a sweep path has at least two segments");
+    let mut here = table;
+    for (depth, segment) in parents.iter().enumerate() {
+        let key = Spanned::new(axis.key_span.clone(), Cow::Owned(segment.clone()));
+        let entry = here
+            .entry(key)
+            .or_insert_with(|| Spanned::new(axis.key_span.clone(), DeValue::Table(DeTable::new())));
+        let DeValue::Table(inner) = entry.get_mut() else {
+            let dotted = axis.path[..=depth].join(".");
+            return Err(source.error(
+                Some(axis.key_span.clone()),
+                Some(&format!("sweep.{}", axis.path.join("."))),
+                format!("cannot sweep inside `{dotted}`, which is not a table"),
+            ));
+        };
+        here = inner;
+    }
+    here.insert(
+        Spanned::new(axis.key_span.clone(), Cow::Owned(last.clone())),
+        value,
+    );
+    Ok(())
+}
+
+/// A swept value as it reads in a label: `tanh`, `5-5-5`, `normal(std=1)`.
+fn display(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(s) => s.to_string(),
+        DeValue::Integer(i) => i.to_string(),
+        DeValue::Float(f) => f.as_str().to_owned(),
+        DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(d) => d.to_string(),
+        DeValue::Array(items) => items
+            .iter()
+            .map(|v| display(v.get_ref()))
+            .collect::<Vec<_>>()
+            .join("-"),
+        DeValue::Table(t) => {
+            let kind = t.get("kind").map(|k| display(k.get_ref()));
+            let params: Vec<String> = t
+                .iter()
+                .filter(|(k, _)| k.get_ref() != "kind")
+                .map(|(k, v)| format!("{}={}", k.get_ref(), display(v.get_ref())))
+                .collect();
+            match kind {
+                Some(kind) if params.is_empty() => kind,
+                Some(kind) => format!("{kind}({})", params.join(",")),
+                None => format!("({})", params.join(",")),
+            }
+        }
+    }
+}

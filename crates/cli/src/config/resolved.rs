@@ -1,0 +1,156 @@
+//! The fully resolved configuration of a run, as TOML: every default filled in, so that
+//! the text alone reproduces the run.
+
+use sha2::{Digest, Sha256};
+use toml::{Table, Value};
+use vanishing_core::{Activation, Init, Optimizer, RmsPropVariant};
+use vanishing_train::{DataSpec, Precision, RecordPolicy, RunSpec};
+
+fn table(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::Table(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn int(v: impl TryInto<i64>) -> Value {
+    Value::Integer(v.try_into().unwrap_or(i64::MAX))
+}
+
+fn activation(a: Activation) -> Value {
+    match a {
+        Activation::LeakyRelu { alpha } => {
+            table([("kind", "leaky_relu".into()), ("alpha", alpha.into())])
+        }
+        other => other.name().into(),
+    }
+}
+
+fn init(i: Init) -> Value {
+    match i {
+        Init::Normal { mean, std } | Init::TruncatedNormal { mean, std } => table([
+            ("kind", i.name().into()),
+            ("mean", mean.into()),
+            ("std", std.into()),
+        ]),
+        Init::Uniform { low, high } => table([
+            ("kind", "uniform".into()),
+            ("low", low.into()),
+            ("high", high.into()),
+        ]),
+        other => other.name().into(),
+    }
+}
+
+fn optimizer(o: &Optimizer) -> Value {
+    match *o {
+        Optimizer::Sgd(s) => table([
+            ("kind", "sgd".into()),
+            ("learning_rate", s.learning_rate.into()),
+            ("momentum", s.momentum.into()),
+            ("nesterov", s.nesterov.into()),
+        ]),
+        Optimizer::RmsProp(r) => table([
+            ("kind", "rmsprop".into()),
+            ("learning_rate", r.learning_rate.into()),
+            ("rho", r.rho.into()),
+            ("momentum", r.momentum.into()),
+            ("epsilon", r.epsilon.into()),
+            ("centered", r.centered.into()),
+            (
+                "variant",
+                match r.variant {
+                    RmsPropVariant::Keras2 => "keras2",
+                    RmsPropVariant::Keras3 => "keras3",
+                }
+                .into(),
+            ),
+        ]),
+        Optimizer::Adam(a) => table([
+            ("kind", "adam".into()),
+            ("learning_rate", a.learning_rate.into()),
+            ("beta_1", a.beta_1.into()),
+            ("beta_2", a.beta_2.into()),
+            ("epsilon", a.epsilon.into()),
+        ]),
+    }
+}
+
+/// The run's complete configuration as TOML text, in the experiment file's format
+/// (with a single `seed` instead of `seeds`, and no sweep).
+pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
+    let data = match spec.data {
+        DataSpec::Circles(c) => table([
+            ("kind", "circles".into()),
+            ("n_samples", int(c.n_samples)),
+            ("factor", c.factor.into()),
+            ("noise", c.noise.into()),
+            ("shuffle", c.shuffle.into()),
+            ("test_fraction", spec.test_fraction.into()),
+        ]),
+        DataSpec::Moons(m) => table([
+            ("kind", "moons".into()),
+            ("n_samples", int(m.n_samples)),
+            ("noise", m.noise.into()),
+            ("shuffle", m.shuffle.into()),
+            ("test_fraction", spec.test_fraction.into()),
+        ]),
+    };
+    let model = table([
+        (
+            "hidden",
+            Value::Array(spec.model.hidden.iter().map(|&h| int(h)).collect()),
+        ),
+        ("activation", activation(spec.model.activation)),
+        ("output", activation(spec.model.output)),
+        ("init", init(spec.model.init)),
+        ("loss", spec.model.loss.name().into()),
+    ]);
+    let train = table([
+        ("epochs", int(spec.epochs)),
+        ("batch_size", int(spec.batch_size)),
+        (
+            "precision",
+            match spec.precision {
+                Precision::F32 => "f32",
+                Precision::F64 => "f64",
+            }
+            .into(),
+        ),
+    ]);
+    let every = match spec.record {
+        RecordPolicy::Epoch => "epoch".into(),
+        RecordPolicy::Step => "step".into(),
+        RecordPolicy::Every(n) => int(n),
+    };
+    let mut record = vec![("every", every)];
+    if let Some(bins) = spec.histogram_bins {
+        record.push(("histogram_bins", int(bins)));
+    }
+    let root: Table = [
+        ("name", experiment.into()),
+        ("label", label.into()),
+        ("seed", int(spec.seed)),
+        ("data", data),
+        ("model", model),
+        ("optimizer", optimizer(&spec.optimizer)),
+        ("train", train),
+        ("record", table(record)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    root.to_string()
+}
+
+/// The first 16 hex digits of the SHA-256 of a resolved configuration: equal for
+/// equal configurations, whatever file they came from.
+pub fn config_hash(config_toml: &str) -> String {
+    Sha256::digest(config_toml.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
