@@ -1,14 +1,18 @@
-# Recipes only call cargo (and, once it exists, the project's own binary); the logic
-# lives in Rust. `just --list` shows them.
+# Recipes only call cargo and the project's own binary; the logic lives in Rust.
+# `just --list` shows them.
 
 # Lists the recipes.
 default:
     @just --list
 
 # Runs every experiment and writes reports/index.html.
-reproduce:
-    @echo "The pipeline (vanishing run / vanishing report) is not built yet: 'just reproduce' arrives with it." >&2
+reproduce: run
+    @echo "The HTML report (vanishing report) is not built yet; the tables are in data/." >&2
     @exit 1
+
+# Runs every experiment in experiments/ into data/.
+run:
+    cargo run --release -p vanishing -- run experiments/
 
 # Runs every test: the README's test command.
 test:

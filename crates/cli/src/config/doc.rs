@@ -139,7 +139,11 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// The value at `name`, if present; `name` counts as a known key either way.
     pub(crate) fn get(&self, name: &'static str) -> Option<(String, &'a Spanned<DeValue<'i>>)> {
-        self.taken.borrow_mut().push(name);
+        let mut taken = self.taken.borrow_mut();
+        if !taken.contains(&name) {
+            taken.push(name);
+        }
+        drop(taken);
         self.table.get(name).map(|v| (self.child_key(name), v))
     }
 

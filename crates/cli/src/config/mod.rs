@@ -72,9 +72,23 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
     let description = root
         .optional("description", |v| v.str().map(str::to_owned))?
         .unwrap_or_default();
-    let seeds = root
-        .optional("seeds", read_seeds)?
-        .unwrap_or_else(|| vec![0]);
+    let seeds = root.optional("seeds", read_seeds)?;
+    // `seed` and `label` let a resolved run configuration (see `resolved_toml`) be run
+    // again as an experiment file of its own.
+    let seed = root.optional("seed", |v| v.u64())?;
+    let fixed_label = root.optional("label", |v| v.str().map(str::to_owned))?;
+    let seeds = match (seeds, seed) {
+        (Some(_), Some(_)) => {
+            return Err(source.error(
+                None,
+                Some("seed"),
+                "give either `seed` or `seeds`, not both",
+            ));
+        }
+        (Some(seeds), None) => seeds,
+        (None, Some(seed)) => vec![seed],
+        (None, None) => vec![0],
+    };
     let sweep = root.optional("sweep", read_sweep)?.unwrap_or_default();
     // The sections are read once per sweep combination below; mark them as known here.
     for section in SWEEPABLE {
@@ -98,7 +112,7 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
         let root = Table::new(source, String::new(), &table, document.span());
         let template = read_template(&root)?;
         let label = if label_parts.is_empty() {
-            name.clone()
+            fixed_label.clone().unwrap_or_else(|| name.clone())
         } else {
             label_parts.join(",")
         };
@@ -328,5 +342,122 @@ fn display(value: &DeValue<'_>) -> String {
                 None => format!("({})", params.join(",")),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Experiment, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("e.toml");
+        fs::write(&file, text).unwrap();
+        load(&file)
+    }
+
+    const BASE: &str = "name = \"e\"\n[model]\nhidden = [4, 3]\nactivation = \"tanh\"\n";
+
+    #[test]
+    fn defaults_follow_keras_and_scikit_learn() {
+        let e = load_text(BASE).unwrap();
+        assert_eq!(e.runs.len(), 1);
+        let spec = &e.runs[0].spec;
+        assert_eq!(e.runs[0].label, "e");
+        assert_eq!(spec.seed, 0);
+        assert_eq!(
+            spec.data,
+            vanishing_train::DataSpec::Circles(vanishing_data::Circles::default())
+        );
+        assert_eq!(spec.model.init, vanishing_core::Init::GlorotUniform);
+        assert_eq!(spec.model.output, vanishing_core::Activation::Sigmoid);
+        assert_eq!(
+            spec.optimizer,
+            vanishing_core::Optimizer::RmsProp(vanishing_core::RmsProp::default())
+        );
+        assert_eq!((spec.epochs, spec.batch_size), (1, 32));
+        assert_eq!(spec.record, vanishing_train::RecordPolicy::Epoch);
+    }
+
+    #[test]
+    fn sweeps_and_seeds_expand_in_order() {
+        let text = format!(
+            "seeds = {{ count = 2, start = 5 }}\n{BASE}[sweep]\n\"model.activation\" = [\"relu\", \"sigmoid\"]\n\"optimizer.learning_rate\" = [0.1, 0.01, 0.001]\n"
+        );
+        let e = load_text(&text).unwrap();
+        assert_eq!(e.runs.len(), 12);
+        let first: Vec<(String, u64)> = e
+            .runs
+            .iter()
+            .take(3)
+            .map(|r| (r.label.clone(), r.spec.seed))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                ("activation=relu,learning_rate=0.1".to_owned(), 5),
+                ("activation=relu,learning_rate=0.1".to_owned(), 6),
+                ("activation=relu,learning_rate=0.01".to_owned(), 5),
+            ]
+        );
+        assert!((e.runs[11].spec.optimizer.learning_rate() - 0.001).abs() < 1e-15);
+        assert_eq!(
+            e.runs[11].spec.model.activation,
+            vanishing_core::Activation::Sigmoid
+        );
+    }
+
+    #[test]
+    fn nested_sweep_tables_and_table_values() {
+        let text = format!(
+            "{BASE}[sweep.model]\ninit = [{{ kind = \"normal\", std = 1.0 }}, \"he_normal\"]\nhidden = [[5], [5, 5]]\n"
+        );
+        let e = load_text(&text).unwrap();
+        let labels: Vec<&str> = e.runs.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "init=normal(std=1.0),hidden=5",
+                "init=normal(std=1.0),hidden=5-5",
+                "init=he_normal,hidden=5",
+                "init=he_normal,hidden=5-5"
+            ]
+        );
+    }
+
+    #[test]
+    fn resolved_configurations_run_again_as_the_same_run() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut checked = 0;
+        for entry in fs::read_dir(root).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let experiment = load(&path).unwrap();
+            for run in &experiment.runs {
+                let text = resolved_toml(&experiment.name, &run.label, &run.spec);
+                let again = load_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                assert_eq!(again.runs.len(), 1);
+                assert_eq!(again.runs[0], *run, "{text}");
+                assert_eq!(
+                    resolved_toml(&again.name, &again.runs[0].label, &again.runs[0].spec),
+                    text
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 100, "only {checked} runs checked");
+    }
+
+    #[test]
+    fn seed_and_seeds_conflict() {
+        let err = load_text(&format!("seed = 1\nseeds = [2]\n{BASE}")).unwrap_err();
+        assert!(
+            err.to_string().contains("either `seed` or `seeds`"),
+            "{err}"
+        );
+        let err = load_text(&format!("seeds = [2, 2]\n{BASE}")).unwrap_err();
+        assert!(err.to_string().contains("seed 2 is listed twice"), "{err}");
     }
 }
