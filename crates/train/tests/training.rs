@@ -246,3 +246,36 @@ fn invalid_specs_are_refused_before_training() {
     spec.model.hidden.clear();
     assert!(spec.validate().is_err());
 }
+
+#[test]
+fn double_precision_trains_the_same_network() {
+    let single = tutorial(Activation::Tanh, 30, RecordPolicy::Epoch);
+    let mut double = single.clone();
+    double.precision = vanishing_train::Precision::F64;
+    let (h32, o32) = run(&single);
+    let (h64, o64) = run(&double);
+    // Same seed, same draws: the initial parameters agree to f32 rounding, and so does
+    // the loss before training.
+    let w = |h: &History| {
+        h.layers
+            .iter()
+            .find(|r| r.quantity == Quantity::Weight)
+            .unwrap()
+            .stats
+            .mean
+    };
+    assert!(
+        (w(&h32) - w(&h64)).abs() < 1e-6,
+        "{} vs {}",
+        w(&h32),
+        w(&h64)
+    );
+    assert!((h32.metrics[0].loss - h64.metrics[0].loss).abs() < 1e-5);
+    // Training in either precision reaches a similar accuracy.
+    assert!(
+        (o32.final_accuracy - o64.final_accuracy).abs() < 0.05,
+        "{} vs {}",
+        o32.final_accuracy,
+        o64.final_accuracy
+    );
+}
