@@ -2,7 +2,8 @@
 //!
 //! Runs come in as [`RunResult`]s (a [`RunMeta`] from the caller plus the training
 //! crate's spec, outcome, `History` and data). [`write_experiment`] turns them into
-//! rows ([`RunRow`], [`HistoryRow`], [`MetricRow`], [`HistogramRow`], [`PointRow`]),
+//! rows ([`RunRow`], [`HistoryRow`], [`MetricRow`], [`HistogramRow`], [`PointRow`],
+//! [`BoundaryRow`]),
 //! then into polars frames, and writes one folder of Parquet files per experiment,
 //! atomically. [`read_experiment`] and [`read_all`] read such folders back into
 //! [`ExperimentTables`], checking every column's presence and type, and
@@ -20,11 +21,13 @@ mod write;
 pub use error::AnalysisError;
 pub use read::{experiment_dirs, read_all, read_experiment};
 pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};
-pub use tables::{ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+pub use tables::{
+    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
+};
 pub use write::{RunMeta, RunResult, describe_init, describe_optimizer, write_experiment};
 
 /// The names of each table's columns, in order: the user-facing contract.
-pub fn table_columns() -> [(&'static str, &'static [&'static str]); 5] {
+pub fn table_columns() -> [(&'static str, &'static [&'static str]); 6] {
     use schema::Table;
     [
         (RunRow::FILE, RunRow::COLUMNS),
@@ -32,5 +35,6 @@ pub fn table_columns() -> [(&'static str, &'static [&'static str]); 5] {
         (MetricRow::FILE, MetricRow::COLUMNS),
         (HistogramRow::FILE, HistogramRow::COLUMNS),
         (PointRow::FILE, PointRow::COLUMNS),
+        (BoundaryRow::FILE, BoundaryRow::COLUMNS),
     ]
 }

@@ -5,7 +5,9 @@ use polars::prelude::{ParquetReader, SerReader};
 
 use crate::AnalysisError;
 use crate::schema::Table;
-use crate::tables::{ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+use crate::tables::{
+    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
+};
 
 fn read_table<T: Table>(dir: &Path) -> Result<Vec<T>, AnalysisError> {
     let path = dir.join(T::FILE);
@@ -40,6 +42,7 @@ pub fn read_experiment(dir: &Path) -> Result<ExperimentTables, AnalysisError> {
         metrics: read_table::<MetricRow>(dir)?,
         histograms: read_table::<HistogramRow>(dir)?,
         dataset: read_table::<PointRow>(dir)?,
+        boundary: read_table::<BoundaryRow>(dir)?,
     })
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use polars::prelude::{Column, DataFrame, DataType, PolarsResult};
 
 use crate::AnalysisError;
-use crate::tables::{HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+use crate::tables::{BoundaryRow, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
 
 /// A value type that can fill one column.
 pub(crate) trait Cell: Sized {
@@ -228,4 +228,10 @@ table!(
     PointRow,
     "dataset.parquet",
     [run_id, seed, split, x0, x1, label]
+);
+
+table!(
+    BoundaryRow,
+    "boundary.parquet",
+    [run_id, x0, x1, probability]
 );

@@ -154,6 +154,20 @@ pub struct PointRow {
     pub label: i64,
 }
 
+/// One row of `boundary.parquet`: the trained model's output at one point of a grid
+/// over the input plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundaryRow {
+    /// The run.
+    pub run_id: String,
+    /// First coordinate.
+    pub x0: f64,
+    /// Second coordinate.
+    pub x1: f64,
+    /// The model's output there (the predicted probability of class 1).
+    pub probability: f64,
+}
+
 /// Every table of one experiment, as read back from `data/<experiment>/`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExperimentTables {
@@ -169,4 +183,6 @@ pub struct ExperimentTables {
     pub histograms: Vec<HistogramRow>,
     /// `dataset.parquet`.
     pub dataset: Vec<PointRow>,
+    /// `boundary.parquet`.
+    pub boundary: Vec<BoundaryRow>,
 }

@@ -9,7 +9,9 @@ use vanishing_train::{History, RecordPolicy, RunOutcome, RunSpec};
 
 use crate::AnalysisError;
 use crate::schema::Table;
-use crate::tables::{ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+use crate::tables::{
+    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
+};
 
 /// What the caller knows about a run that the training crate does not: its identity
 /// and its configuration as written.
@@ -126,6 +128,7 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
     let mut metrics = Vec::new();
     let mut histograms = Vec::new();
     let mut dataset = Vec::new();
+    let mut boundary = Vec::new();
     for run in runs {
         let run_id = run.run_id();
         for r in &run.history.layers {
@@ -177,6 +180,18 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 });
             }
         }
+        if let Some(grid) = &run.history.boundary {
+            let grid = grid.as_record();
+            for (k, &probability) in grid.probability.iter().enumerate() {
+                let (x0, x1) = grid.point(k);
+                boundary.push(BoundaryRow {
+                    run_id: run_id.clone(),
+                    x0,
+                    x1,
+                    probability,
+                });
+            }
+        }
         for (split, data) in [("train", &run.data.train), ("test", &run.data.test)] {
             for i in 0..data.len() {
                 let p = data.row(i);
@@ -198,6 +213,7 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
         metrics,
         histograms,
         dataset,
+        boundary,
     }
 }
 
@@ -251,7 +267,8 @@ pub fn write_experiment(
         write_table(&staging, &tables.history)?;
         write_table(&staging, &tables.metrics)?;
         write_table(&staging, &tables.histograms)?;
-        write_table(&staging, &tables.dataset)
+        write_table(&staging, &tables.dataset)?;
+        write_table(&staging, &tables.boundary)
     })();
     if let Err(e) = written {
         let _ = fs::remove_dir_all(&staging);

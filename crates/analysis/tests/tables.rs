@@ -39,6 +39,7 @@ fn spec(activation: Activation, seed: u64) -> RunSpec {
         batch_size: 32,
         record: RecordPolicy::Epoch,
         histogram_bins: Some(5),
+        boundary_grid: 7,
         precision: Precision::F32,
         seed,
     }
@@ -89,6 +90,16 @@ fn written_tables_read_back_with_every_record() {
     assert_eq!(tables.metrics.len(), 3 * 4 * 2);
     assert_eq!(tables.histograms.len(), 3 * 4 * 6 * 4 * 5);
     assert_eq!(tables.dataset.len(), 3 * 100);
+    // A 7 x 7 grid per run, over the data's range and a margin.
+    assert_eq!(tables.boundary.len(), 3 * 49);
+    let xs: Vec<f64> = tables.boundary.iter().take(7).map(|b| b.x0).collect();
+    assert!(xs.windows(2).all(|w| w[1] > w[0]));
+    assert!(
+        tables
+            .boundary
+            .iter()
+            .all(|b| (0.0..=1.0).contains(&b.probability))
+    );
 
     // Values survive the trip exactly.
     let first = &runs[0];
@@ -274,7 +285,7 @@ fn damaged_and_foreign_tables_are_refused_naming_the_file() {
 
 #[test]
 fn the_schema_is_the_documented_contract() {
-    let expected: [(&str, &[&str]); 5] = [
+    let expected: [(&str, &[&str]); 6] = [
         (
             "runs.parquet",
             &[
@@ -342,6 +353,7 @@ fn the_schema_is_the_documented_contract() {
             "dataset.parquet",
             &["run_id", "seed", "split", "x0", "x1", "label"],
         ),
+        ("boundary.parquet", &["run_id", "x0", "x1", "probability"]),
     ];
     assert_eq!(table_columns(), expected);
 }

@@ -5,7 +5,8 @@
 //! dataset; [`train`] builds an [`Mlp`] from the numeric core, runs the minibatch loop
 //! (reshuffled every epoch from the run's seed) and sends what it observes to a
 //! [`Sink`]: per-layer [`Stats`] of every [`Quantity`] as [`LayerRecord`]s, optional
-//! [`HistogramRecord`]s, and loss and accuracy as [`MetricRecord`]s. [`History`] is the
+//! [`HistogramRecord`]s, loss and accuracy as [`MetricRecord`]s, and the trained model's
+//! decision surface as a [`BoundaryRecord`]. [`History`] is the
 //! sink that keeps everything in memory. The crate knows nothing of files, tables, HTML
 //! or TOML: records are plain structs.
 
@@ -16,8 +17,8 @@ mod trainer;
 
 pub use mlp::Mlp;
 pub use record::{
-    HistogramRecord, History, LayerRecord, MetricRecord, OwnedHistogram, Quantity, Sink, Split,
-    Stats,
+    BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, OwnedBoundary,
+    OwnedHistogram, Quantity, Sink, Split, Stats,
 };
 pub use spec::{DataSpec, ModelSpec, Precision, RecordPolicy, RunSpec, TrainError};
 pub use trainer::{RunOutcome, prepare_data, train};

@@ -137,6 +137,33 @@ pub struct MetricRecord {
     pub accuracy: f64,
 }
 
+/// The trained model's output (the predicted probability of class 1) over a regular
+/// grid of the input plane: `resolution` points along each axis, spanning the training
+/// data's range plus a margin of a tenth of it on each side; `x0` varies fastest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundaryRecord<'a> {
+    /// Lower and upper end of the first feature's axis.
+    pub x0: (f64, f64),
+    /// Lower and upper end of the second feature's axis.
+    pub x1: (f64, f64),
+    /// Points along each axis.
+    pub resolution: usize,
+    /// The model's output at each grid point, `resolution * resolution` values.
+    pub probability: &'a [f64],
+}
+
+impl BoundaryRecord<'_> {
+    /// The coordinates of grid point `k` (in the order of `probability`).
+    pub fn point(&self, k: usize) -> (f64, f64) {
+        let step = |(lo, hi): (f64, f64)| (hi - lo) / (self.resolution.max(2) - 1) as f64;
+        let (i, j) = (k % self.resolution, k / self.resolution);
+        (
+            self.x0.0 + i as f64 * step(self.x0),
+            self.x1.0 + j as f64 * step(self.x1),
+        )
+    }
+}
+
 /// Where the trainer sends what it records. The training loop knows nothing about
 /// storage: a sink may keep records in memory ([`History`]), write them out, or
 /// discard them.
@@ -147,6 +174,9 @@ pub trait Sink {
     fn histogram(&mut self, record: &HistogramRecord<'_>);
     /// Receives the metrics of one split.
     fn metrics(&mut self, record: &MetricRecord);
+    /// Receives the trained model's decision surface, once at the end of a run that
+    /// did not diverge (only when a grid is requested and the data has two features).
+    fn boundary(&mut self, record: &BoundaryRecord<'_>);
 }
 
 /// One histogram kept by [`History`].
@@ -177,6 +207,33 @@ pub struct History {
     pub histograms: Vec<OwnedHistogram>,
     /// Loss and accuracy per split.
     pub metrics: Vec<MetricRecord>,
+    /// The trained model's decision surface: grid ends, resolution and outputs.
+    pub boundary: Option<OwnedBoundary>,
+}
+
+/// A [`BoundaryRecord`] kept by [`History`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedBoundary {
+    /// Lower and upper end of the first feature's axis.
+    pub x0: (f64, f64),
+    /// Lower and upper end of the second feature's axis.
+    pub x1: (f64, f64),
+    /// Points along each axis.
+    pub resolution: usize,
+    /// The model's output at each grid point, `x0` varying fastest.
+    pub probability: Vec<f64>,
+}
+
+impl OwnedBoundary {
+    /// The same grid, borrowed.
+    pub fn as_record(&self) -> BoundaryRecord<'_> {
+        BoundaryRecord {
+            x0: self.x0,
+            x1: self.x1,
+            resolution: self.resolution,
+            probability: &self.probability,
+        }
+    }
 }
 
 impl Sink for History {
@@ -198,6 +255,15 @@ impl Sink for History {
 
     fn metrics(&mut self, record: &MetricRecord) {
         self.metrics.push(*record);
+    }
+
+    fn boundary(&mut self, record: &BoundaryRecord<'_>) {
+        self.boundary = Some(OwnedBoundary {
+            x0: record.x0,
+            x1: record.x1,
+            resolution: record.resolution,
+            probability: record.probability.to_vec(),
+        });
     }
 }
 

@@ -128,6 +128,9 @@ pub struct RunSpec {
     pub record: RecordPolicy,
     /// Number of histogram bins per record, or `None` for no histograms.
     pub histogram_bins: Option<usize>,
+    /// Points along each axis of the decision-surface grid computed after training,
+    /// or 0 for none. Needs two-feature data.
+    pub boundary_grid: usize,
     /// The floating-point type to compute in.
     pub precision: Precision,
     /// The seed of every random draw of the run: data, initialization, split and
@@ -186,6 +189,13 @@ impl RunSpec {
         }
         if self.record == RecordPolicy::Every(0) {
             return schedule("record.every", "at least 1", "0".to_owned());
+        }
+        if self.boundary_grid == 1 {
+            return schedule(
+                "record.boundary_grid",
+                "0 (none) or at least 2",
+                "1".to_owned(),
+            );
         }
         if self.histogram_bins == Some(0) {
             return schedule("record.histogram_bins", "at least 1", "0".to_owned());

@@ -5,7 +5,9 @@ use rand_chacha::ChaCha8Rng;
 use vanishing_core::{MatRef, Scalar, Workspace};
 use vanishing_data::{Dataset, Split as DataSplit};
 
-use crate::record::{HistogramRecord, LayerRecord, MetricRecord, Quantity, Split, StatsScratch};
+use crate::record::{
+    BoundaryRecord, HistogramRecord, LayerRecord, MetricRecord, Quantity, Split, StatsScratch,
+};
 use crate::{DataSpec, Mlp, Precision, RunSpec, Sink, TrainError};
 
 /// Stream numbers of the run's seed: each kind of random draw has its own, so that
@@ -197,6 +199,9 @@ impl<'a, T: Scalar> Trainer<'a, T> {
             diverged = !loss.is_finite();
             self.record(self.spec.epochs, step, sink);
         }
+        if !diverged && self.spec.boundary_grid >= 2 && self.train.d == 2 && self.train.n > 0 {
+            self.boundary(sink);
+        }
         let (final_loss, final_accuracy) = self.evaluate(false);
         let final_test = (self.test.n > 0).then(|| self.evaluate(true));
         Ok(RunOutcome {
@@ -293,6 +298,47 @@ impl<'a, T: Scalar> Trainer<'a, T> {
                 accuracy,
             });
         }
+    }
+
+    /// Sends the model's output over a grid around the training data.
+    fn boundary<S: Sink + ?Sized>(&mut self, sink: &mut S) {
+        let r = self.spec.boundary_grid;
+        let n = self.train.n;
+        let axis = |j: usize| {
+            let column = &self.train.x[j * n..(j + 1) * n];
+            let lo = column
+                .iter()
+                .map(|v| v.to_f64())
+                .fold(f64::INFINITY, f64::min);
+            let hi = column
+                .iter()
+                .map(|v| v.to_f64())
+                .fold(f64::NEG_INFINITY, f64::max);
+            let margin = 0.1 * (hi - lo).max(1e-6);
+            (lo - margin, hi + margin)
+        };
+        let mut record = BoundaryRecord {
+            x0: axis(0),
+            x1: axis(1),
+            resolution: r,
+            probability: &[],
+        };
+        let points: Vec<(f64, f64)> = (0..r * r).map(|k| record.point(k)).collect();
+        let mut probability = Vec::with_capacity(r * r);
+        let arch = self.mlp.architecture();
+        for chunk in points.chunks(self.eval.max_batch()) {
+            let len = chunk.len();
+            for (i, &(a, b)) in chunk.iter().enumerate() {
+                self.eval_x[i] = T::from_f64(a);
+                self.eval_x[len + i] = T::from_f64(b);
+            }
+            let x = MatRef::from_column_major_slice(&self.eval_x[..2 * len], len, 2);
+            self.eval.forward(arch, self.mlp.params(), x);
+            let out = self.eval.output();
+            probability.extend((0..len).map(|i| out[(i, 0)].to_f64()));
+        }
+        record.probability = &probability;
+        sink.boundary(&record);
     }
 
     /// Mean loss and accuracy of the current parameters over a whole split.

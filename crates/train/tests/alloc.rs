@@ -8,7 +8,8 @@ use common::tutorial;
 use vanishing_core::Activation;
 use vanishing_testkit::{CountingAllocator, allocations};
 use vanishing_train::{
-    HistogramRecord, LayerRecord, MetricRecord, RecordPolicy, Sink, prepare_data, train,
+    BoundaryRecord, HistogramRecord, LayerRecord, MetricRecord, RecordPolicy, Sink, prepare_data,
+    train,
 };
 
 #[global_allocator]
@@ -27,6 +28,9 @@ impl Sink for Tally {
         self.0 += 1;
     }
     fn metrics(&mut self, _: &MetricRecord) {
+        self.0 += 1;
+    }
+    fn boundary(&mut self, _: &BoundaryRecord<'_>) {
         self.0 += 1;
     }
 }

@@ -279,3 +279,31 @@ fn double_precision_trains_the_same_network() {
         o64.final_accuracy
     );
 }
+
+#[test]
+fn the_decision_surface_separates_the_circles() {
+    let (history, outcome) = run(&tutorial(Activation::Tanh, 100, RecordPolicy::Epoch));
+    assert!(outcome.final_accuracy > 0.9);
+    let grid = history.boundary.expect("a grid was requested");
+    assert_eq!(grid.resolution, 11);
+    assert_eq!(grid.probability.len(), 121);
+    let record = grid.as_record();
+    // The grid spans the data (radius about 1) and a margin.
+    assert!(grid.x0.0 < -1.0 && grid.x0.1 > 1.0 && grid.x1.0 < -1.0 && grid.x1.1 > 1.0);
+    // The centre point lies in the inner circle (class 1), the corners far outside both.
+    let centre = 5 * 11 + 5;
+    let (cx, cy) = record.point(centre);
+    assert!(cx.abs() < 0.2 && cy.abs() < 0.2, "centre at ({cx}, {cy})");
+    assert!(
+        grid.probability[centre] > 0.5,
+        "p(centre) = {}",
+        grid.probability[centre]
+    );
+    for corner in [0, 10, 110, 120] {
+        assert!(
+            grid.probability[corner] < 0.5,
+            "p(corner {corner}) = {}",
+            grid.probability[corner]
+        );
+    }
+}

@@ -126,6 +126,7 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
                 batch_size: template.batch_size,
                 record: template.record,
                 histogram_bins: template.histogram_bins,
+                boundary_grid: template.boundary_grid,
                 precision: template.precision,
                 seed,
             };

@@ -125,7 +125,7 @@ pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
         RecordPolicy::Step => "step".into(),
         RecordPolicy::Every(n) => int(n),
     };
-    let mut record = vec![("every", every)];
+    let mut record = vec![("every", every), ("boundary_grid", int(spec.boundary_grid))];
     if let Some(bins) = spec.histogram_bins {
         record.push(("histogram_bins", int(bins)));
     }

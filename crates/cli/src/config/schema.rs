@@ -7,6 +7,9 @@ use vanishing_train::{DataSpec, ModelSpec, Precision, RecordPolicy};
 
 use super::doc::{ConfigError, Table, Value};
 
+/// Points along each axis of the decision-surface grid, unless a file says otherwise.
+const DEFAULT_BOUNDARY_GRID: usize = 41;
+
 /// Everything of a run but its seed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunTemplate {
@@ -19,6 +22,7 @@ pub(crate) struct RunTemplate {
     pub(crate) precision: Precision,
     pub(crate) record: RecordPolicy,
     pub(crate) histogram_bins: Option<usize>,
+    pub(crate) boundary_grid: usize,
 }
 
 /// Reads the `data`, `model`, `optimizer`, `train` and `record` sections of `root`.
@@ -64,6 +68,17 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
         })?
         .unwrap_or(RecordPolicy::Epoch);
     let histogram_bins = record_table.optional("histogram_bins", |v| v.positive())?;
+    let boundary_grid = record_table
+        .optional("boundary_grid", |v| {
+            let n = v.u64()?;
+            if n == 1 || n > 1000 {
+                return Err(v.error(format!(
+                    "expected 0 (none) or a number of points from 2 to 1000, found {n}"
+                )));
+            }
+            Ok(n as usize)
+        })?
+        .unwrap_or(DEFAULT_BOUNDARY_GRID);
     record_table.finish()?;
     Ok(RunTemplate {
         data,
@@ -75,6 +90,7 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
         precision,
         record,
         histogram_bins,
+        boundary_grid,
     })
 }
 

@@ -30,6 +30,7 @@ pub fn tutorial(activation: Activation, epochs: u32, record: RecordPolicy) -> Ru
         batch_size: 32,
         record,
         histogram_bins: None,
+        boundary_grid: 11,
         precision: Precision::F32,
         seed: 42,
     }
