@@ -161,6 +161,7 @@ table!(
     [
         run_id,
         experiment,
+        description,
         label,
         seed,
         data,

@@ -8,6 +8,8 @@ pub struct RunRow {
     pub run_id: String,
     /// The experiment's name.
     pub experiment: String,
+    /// What the experiment shows, in the words of its file.
+    pub description: String,
     /// The configuration without the seed (the swept values), shared by the seeds of
     /// one configuration; the experiment's name when nothing is swept.
     pub label: String,

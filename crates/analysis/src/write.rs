@@ -19,6 +19,8 @@ use crate::tables::{
 pub struct RunMeta {
     /// The experiment's name.
     pub experiment: String,
+    /// What the experiment shows, in words.
+    pub description: String,
     /// The configuration without the seed, shared by a configuration's seeds.
     pub label: String,
     /// The fully resolved configuration, as TOML.
@@ -89,6 +91,7 @@ fn run_row(run: &RunResult) -> RunRow {
     RunRow {
         run_id: run.run_id(),
         experiment: run.meta.experiment.clone(),
+        description: run.meta.description.clone(),
         label: run.meta.label.clone(),
         seed: spec.seed,
         data: spec.data.kind().to_owned(),

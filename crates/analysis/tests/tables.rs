@@ -53,6 +53,7 @@ fn run(activation: Activation, seed: u64) -> RunResult {
     RunResult {
         meta: RunMeta {
             experiment: "demo".to_owned(),
+            description: "A demonstration.".to_owned(),
             label: activation.name().to_owned(),
             config_toml: format!("seed = {seed}\n"),
             config_hash: "0123456789abcdef".to_owned(),
@@ -291,6 +292,7 @@ fn the_schema_is_the_documented_contract() {
             &[
                 "run_id",
                 "experiment",
+                "description",
                 "label",
                 "seed",
                 "data",

@@ -2,11 +2,12 @@
 //! codes of the contract (0 ok, 2 bad input, 1 failure).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use vanishing::runner::{self, BadInput, RunOptions};
+use vanishing_report::ReportError;
 
 /// Vanishing-gradient experiments: TOML in, Parquet histories out.
 #[derive(Debug, Parser)]
@@ -25,6 +26,33 @@ enum Command {
         paths: Vec<PathBuf>,
         /// Folder that receives one subfolder of Parquet tables per experiment.
         #[arg(long, default_value = "data")]
+        out: PathBuf,
+        /// Worker threads [default: the number of CPUs].
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// No progress bar.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Write the HTML report from the tables in a data folder.
+    Report {
+        /// Folder of experiment tables, as written by `vanishing run`.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Folder that receives index.html.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Run every experiment, then write the report and print its path.
+    Reproduce {
+        /// Experiment files, or folders whose *.toml files to run.
+        #[arg(default_value = "experiments")]
+        paths: Vec<PathBuf>,
+        /// Folder for the tables.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Folder for the report.
+        #[arg(long, default_value = "reports")]
         out: PathBuf,
         /// Worker threads [default: the number of CPUs].
         #[arg(long, short = 'j')]
@@ -64,26 +92,57 @@ fn execute(command: Command) -> anyhow::Result<String> {
             out,
             jobs,
             quiet,
+        } => run(&paths, out, jobs, quiet),
+        Command::Report { data, out } => {
+            let page = report(&data, &out)?;
+            Ok(format!("{}\n", page.display()))
+        }
+        Command::Reproduce {
+            paths,
+            data,
+            out,
+            jobs,
+            quiet,
         } => {
-            if jobs == Some(0) {
-                return Err(
-                    runner::bad_path(&PathBuf::from("--jobs"), "must be at least 1").into(),
-                );
-            }
-            if out.exists() && !out.is_dir() {
-                return Err(runner::bad_path(&out, "--out must be a folder").into());
-            }
-            let files = runner::collect_files(&paths)?;
-            let experiments = runner::load_all(&files)?;
-            let options = RunOptions {
-                out,
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-                progress: !quiet,
-            };
-            let (reports, elapsed) = runner::run_all(&experiments, &options)?;
-            Ok(runner::format_summary(&reports, elapsed))
+            let summary = run(&paths, data.clone(), jobs, quiet)?;
+            let page = report(&data, &out)?;
+            Ok(format!("{summary}report: {}\n", page.display()))
         }
         Command::Validate { paths } => Ok(runner::validate(&paths)?),
+    }
+}
+
+fn run(
+    paths: &[PathBuf],
+    out: PathBuf,
+    jobs: Option<usize>,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    if jobs == Some(0) {
+        return Err(runner::bad_path(&PathBuf::from("--jobs"), "must be at least 1").into());
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(runner::bad_path(&out, "the output must be a folder").into());
+    }
+    let files = runner::collect_files(paths)?;
+    let experiments = runner::load_all(&files)?;
+    let options = RunOptions {
+        out,
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        progress: !quiet,
+    };
+    let (reports, elapsed) = runner::run_all(&experiments, &options)?;
+    Ok(runner::format_summary(&reports, elapsed))
+}
+
+/// Writes the report; unreadable tables are bad input (exit 2), a failed write is not.
+fn report(data: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    match vanishing_report::write_report(data, out) {
+        Ok(page) => Ok(page),
+        Err(ReportError::Tables(e)) => Err(BadInput {
+            problems: vec![e.to_string()],
+        }
+        .into()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -161,6 +161,7 @@ fn run_one(experiment: &Experiment, planned: &PlannedRun) -> Result<RunResult, R
     Ok(RunResult {
         meta: RunMeta {
             experiment: experiment.name.clone(),
+            description: experiment.description.clone(),
             label: planned.label.clone(),
             config_hash: config_hash(&config_toml),
             config_toml,

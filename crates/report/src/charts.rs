@@ -1,0 +1,333 @@
+//! Chart builders: each returns a charming `Chart` with a title, named axes with
+//! units, a legend and tooltips.
+
+use charming::Chart;
+use charming::component::{Axis, Grid, Legend, Title, VisualMap, VisualMapChannel};
+use charming::element::{
+    AreaStyle, AxisType, ItemStyle, LineStyle, NameLocation, Symbol, Tooltip, Trigger,
+};
+use charming::series::{Bar, Line, Scatter};
+use vanishing_analysis::{BoundaryRow, PointRow};
+
+use crate::series::Band;
+
+/// Colors for layers 1, 2, ... (and splits), readable on white.
+pub(crate) const PALETTE: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// `v` rounded to 4 significant digits: more than a chart can show, and it keeps the
+/// embedded data (and so the page) several times smaller.
+pub(crate) fn sig(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// How a chart's y axis is scaled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Scale {
+    /// Linear, fitted to the data.
+    Linear,
+    /// Logarithmic, fitted to the data.
+    Log,
+    /// Logarithmic between fixed ends, shared by small multiples.
+    LogFixed(f64, f64),
+    /// Linear between fixed ends.
+    Fixed(f64, f64),
+}
+
+fn title(text: &str, subtext: &str) -> Title {
+    Title::new().text(text).subtext(subtext).left("center")
+}
+
+fn x_epochs() -> Axis {
+    Axis::new()
+        .type_(AxisType::Value)
+        .name("epoch")
+        .name_location(NameLocation::Middle)
+        .name_gap(24)
+}
+
+fn y_axis(name: &str, scale: Scale) -> Axis {
+    let axis = Axis::new()
+        .name(name)
+        .name_location(NameLocation::Middle)
+        .name_gap(52);
+    match scale {
+        Scale::Linear => axis.type_(AxisType::Value).scale(true),
+        Scale::Log => axis.type_(AxisType::Log),
+        Scale::LogFixed(lo, hi) => axis.type_(AxisType::Log).min(lo).max(hi),
+        Scale::Fixed(lo, hi) => axis.type_(AxisType::Value).min(lo).max(hi),
+    }
+}
+
+/// Lines over epochs, one per band, each with a shaded min-max band when its seeds
+/// disagree. Values that a log axis cannot show (zero or negative) are dropped.
+pub(crate) fn bands_over_epochs(
+    text: &str,
+    subtext: &str,
+    y_name: &str,
+    scale: Scale,
+    bands: &[Band],
+) -> Chart {
+    let log = matches!(scale, Scale::Log | Scale::LogFixed(..));
+    let keep = |v: f64| v.is_finite() && (!log || v > 0.0);
+    let mut chart = Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(
+            Legend::new()
+                .top(44)
+                .data(bands.iter().map(|b| b.name.clone()).collect()),
+        )
+        .grid(Grid::new().top(80).left(72).right(24).bottom(48))
+        .x_axis(x_epochs())
+        .y_axis(y_axis(y_name, scale));
+    for (i, band) in bands.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        if band.has_spread() {
+            // A band is a transparent lower line with the (upper - lower) gap stacked on
+            // it and filled.
+            let stack = format!("band-{i}");
+            let lower: Vec<Vec<f64>> = band
+                .points
+                .iter()
+                .filter(|p| keep(p.2) && keep(p.3))
+                .map(|p| vec![sig(p.0), sig(p.2)])
+                .collect();
+            let gap: Vec<Vec<f64>> = band
+                .points
+                .iter()
+                .filter(|p| keep(p.2) && keep(p.3))
+                .map(|p| vec![sig(p.0), sig(p.3 - p.2)])
+                .collect();
+            chart = chart
+                .series(
+                    Line::new()
+                        .name(format!("{} (min)", band.name))
+                        .stack(stack.clone())
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .silent(true)
+                        .data(lower),
+                )
+                .series(
+                    Line::new()
+                        .name(format!("{} (max - min over seeds)", band.name))
+                        .stack(stack)
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .area_style(AreaStyle::new().color(color).opacity(0.18))
+                        .silent(true)
+                        .data(gap),
+                );
+        }
+        let mean: Vec<Vec<f64>> = band
+            .points
+            .iter()
+            .filter(|p| keep(p.1))
+            .map(|p| vec![sig(p.0), sig(p.1)])
+            .collect();
+        chart = chart.series(
+            Line::new()
+                .name(band.name.clone())
+                .show_symbol(false)
+                .item_style(ItemStyle::new().color(color))
+                .line_style(LineStyle::new().color(color).width(2))
+                .data(mean),
+        );
+    }
+    chart
+}
+
+/// The two classes as a scatter plot of the input plane.
+pub(crate) fn scatter(text: &str, subtext: &str, points: &[&PointRow]) -> Chart {
+    add_points(
+        Chart::new()
+            .title(title(text, subtext))
+            .tooltip(Tooltip::new().trigger(Trigger::Item))
+            .legend(Legend::new().top(44))
+            .grid(Grid::new().top(80).left(56).right(24).bottom(48))
+            .x_axis(plane_axis("x0"))
+            .y_axis(plane_axis("x1")),
+        points,
+    )
+}
+
+fn plane_axis(name: &str) -> Axis {
+    Axis::new()
+        .type_(AxisType::Value)
+        .name(name)
+        .name_location(NameLocation::Middle)
+        .name_gap(28)
+        .scale(true)
+}
+
+fn add_points(mut chart: Chart, points: &[&PointRow]) -> Chart {
+    for (label, color) in [(0, "#1f77b4"), (1, "#ff7f0e")] {
+        let data: Vec<Vec<f64>> = points
+            .iter()
+            .filter(|p| p.label == label)
+            .map(|p| vec![sig(p.x0), sig(p.x1)])
+            .collect();
+        chart = chart.series(
+            Scatter::new()
+                .name(format!("class {label}"))
+                .symbol_size(4)
+                .item_style(
+                    ItemStyle::new()
+                        .color(color)
+                        .border_color("#ffffff")
+                        .border_width(0.5),
+                )
+                .data(data),
+        );
+    }
+    chart
+}
+
+/// The model's output over the input plane as colored cells, with the points on top.
+pub(crate) fn decision_surface(
+    text: &str,
+    subtext: &str,
+    grid: &[&BoundaryRow],
+    points: &[&PointRow],
+) -> Chart {
+    let cells: Vec<Vec<f64>> = grid
+        .iter()
+        .map(|b| vec![sig(b.x0), sig(b.x1), sig(b.probability)])
+        .collect();
+    let resolution = (grid.len() as f64).sqrt().max(1.0);
+    let chart = Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Item))
+        .legend(
+            Legend::new()
+                .top(44)
+                .data(vec!["class 0".to_owned(), "class 1".to_owned()]),
+        )
+        .grid(Grid::new().top(80).left(56).right(88).bottom(48))
+        .x_axis(plane_axis("x0"))
+        .y_axis(plane_axis("x1"))
+        .visual_map(
+            VisualMap::new()
+                .min(0.0)
+                .max(1.0)
+                .dimension(2)
+                .series_index(0)
+                .calculable(true)
+                .right(0)
+                .top("middle")
+                .in_range(VisualMapChannel::new().color(vec!["#c6dbef", "#f7f7f7", "#fdd0a2"])),
+        )
+        .series(
+            Scatter::new()
+                .name("p(class 1)")
+                .symbol(Symbol::Rect)
+                // Cells of the 41 x 41 grid tile a plot about 300 px wide.
+                .symbol_size((300.0 / resolution).ceil())
+                .data(cells),
+        );
+    add_points(chart, points)
+}
+
+/// Horizontal bars on a log axis: one category per configuration, one bar per series.
+pub(crate) fn log_bars(
+    text: &str,
+    subtext: &str,
+    x_name: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+) -> Chart {
+    let mut chart = Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(Legend::new().top(44))
+        .grid(Grid::new().top(80).left(260).right(32).bottom(48))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Log)
+                .name(x_name)
+                .name_location(NameLocation::Middle)
+                .name_gap(28),
+        )
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .inverse(true)
+                .data(categories.to_vec()),
+        );
+    for (i, (name, values)) in series.iter().enumerate() {
+        chart = chart.series(
+            Bar::new()
+                .name(*name)
+                .item_style(ItemStyle::new().color(PALETTE[i % PALETTE.len()]))
+                .data(values.iter().map(|&v| sig(v)).collect()),
+        );
+    }
+    chart
+}
+
+/// Each seed's final accuracy per configuration, as dots on a shared axis.
+pub(crate) fn accuracy_strip(
+    text: &str,
+    subtext: &str,
+    categories: &[String],
+    values: &[Vec<f64>],
+) -> Chart {
+    let data: Vec<Vec<f64>> = values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, vs)| vs.iter().map(move |&v| vec![sig(v), i as f64]))
+        .collect();
+    Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Item))
+        .grid(Grid::new().top(64).left(260).right(32).bottom(48))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Value)
+                .name("final training accuracy")
+                .name_location(NameLocation::Middle)
+                .name_gap(28)
+                .min(0.4)
+                .max(1.0),
+        )
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .inverse(true)
+                .data(categories.to_vec()),
+        )
+        .series(
+            Scatter::new()
+                .name("one seed")
+                .symbol_size(8)
+                .item_style(ItemStyle::new().color(PALETTE[0]).opacity(0.6))
+                .data(data),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig;
+
+    #[test]
+    fn four_significant_digits() {
+        for (v, expected) in [
+            (0.123_456, 0.1235),
+            (123_456.0, 123_500.0),
+            (-0.000_987_65, -0.000_987_7),
+            (0.0, 0.0),
+        ] {
+            assert!(
+                (sig(v) - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+                "{v}: {}",
+                sig(v)
+            );
+        }
+    }
+}

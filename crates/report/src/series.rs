@@ -1,0 +1,207 @@
+//! Per-configuration time series drawn from the history and metrics tables: one line
+//! per layer (or split), aggregated over a configuration's seeds as mean, min and max.
+
+use std::collections::BTreeMap;
+
+use vanishing_analysis::{ExperimentTables, HistoryRow, RunRow};
+
+/// The runs of one configuration (one label) of an experiment.
+#[derive(Debug, Clone)]
+pub(crate) struct Config<'a> {
+    /// The label shared by the runs.
+    pub(crate) label: &'a str,
+    /// The runs, one per seed.
+    pub(crate) runs: Vec<&'a RunRow>,
+}
+
+impl Config<'_> {
+    /// A name for headings: the experiment's name when nothing was swept.
+    pub(crate) fn title(&self, experiment: &str) -> String {
+        if self.label == experiment {
+            experiment.to_owned()
+        } else {
+            format!("{experiment}: {}", self.label)
+        }
+    }
+
+    fn has_run(&self, run_id: &str) -> bool {
+        self.runs.iter().any(|r| r.run_id == run_id)
+    }
+}
+
+/// The configurations of an experiment, in the order they first appear.
+pub(crate) fn configs(tables: &ExperimentTables) -> Vec<Config<'_>> {
+    let mut configs: Vec<Config<'_>> = Vec::new();
+    for run in &tables.runs {
+        match configs.iter_mut().find(|c| c.label == run.label) {
+            Some(c) => c.runs.push(run),
+            None => configs.push(Config {
+                label: &run.label,
+                runs: vec![run],
+            }),
+        }
+    }
+    configs
+}
+
+/// One aggregated line: at each x, the mean, minimum and maximum over seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Band {
+    /// Legend name (a layer name, or a split).
+    pub(crate) name: String,
+    /// `(x, mean, min, max)`, sorted by x.
+    pub(crate) points: Vec<(f64, f64, f64, f64)>,
+}
+
+impl Band {
+    /// Whether the seeds disagree anywhere (a band is worth drawing).
+    pub(crate) fn has_spread(&self) -> bool {
+        self.points.iter().any(|p| p.3 > p.2)
+    }
+}
+
+/// Progress through training in epochs, from a record's step: exact epochs for records
+/// on epoch boundaries, fractions in between.
+fn epoch_of(run: &RunRow, step: i64) -> f64 {
+    if run.steps > 0 {
+        step as f64 * run.epochs as f64 / run.steps as f64
+    } else {
+        0.0
+    }
+}
+
+fn aggregate(name: String, samples: BTreeMap<i64, Vec<f64>>, x_of: impl Fn(i64) -> f64) -> Band {
+    let points = samples
+        .into_iter()
+        .map(|(step, values)| {
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (x_of(step), mean, min, max)
+        })
+        .collect();
+    Band { name, points }
+}
+
+/// One band per layer of `stat` of `quantity`, over the configuration's seeds.
+pub(crate) fn layer_bands(
+    tables: &ExperimentTables,
+    config: &Config<'_>,
+    quantity: &str,
+    stat: impl Fn(&HistoryRow) -> f64,
+) -> Vec<Band> {
+    let Some(first) = config.runs.first() else {
+        return Vec::new();
+    };
+    let mut layers: BTreeMap<i64, (String, BTreeMap<i64, Vec<f64>>)> = BTreeMap::new();
+    for row in tables
+        .history
+        .iter()
+        .filter(|r| r.quantity == quantity && config.has_run(&r.run_id))
+    {
+        let entry = layers
+            .entry(row.layer)
+            .or_insert_with(|| (row.layer_name.clone(), BTreeMap::new()));
+        entry.1.entry(row.step).or_default().push(stat(row));
+    }
+    layers
+        .into_values()
+        .map(|(name, samples)| aggregate(name, samples, |s| epoch_of(first, s)))
+        .collect()
+}
+
+/// One band per split of a metric (`loss` or `accuracy`), over the configuration's
+/// seeds.
+pub(crate) fn metric_bands(
+    tables: &ExperimentTables,
+    config: &Config<'_>,
+    accuracy: bool,
+) -> Vec<Band> {
+    let Some(first) = config.runs.first() else {
+        return Vec::new();
+    };
+    let mut splits: BTreeMap<&str, BTreeMap<i64, Vec<f64>>> = BTreeMap::new();
+    for row in tables.metrics.iter().filter(|r| config.has_run(&r.run_id)) {
+        let value = if accuracy { row.accuracy } else { row.loss };
+        splits
+            .entry(&row.split)
+            .or_default()
+            .entry(row.step)
+            .or_default()
+            .push(value);
+    }
+    // "train" before "test".
+    let mut bands: Vec<Band> = splits
+        .into_iter()
+        .map(|(split, samples)| aggregate(split.to_owned(), samples, |s| epoch_of(first, s)))
+        .collect();
+    bands.sort_by_key(|b| b.name != "train");
+    bands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(run_id: &str, step: i64, layer: i64, std: f64) -> HistoryRow {
+        HistoryRow {
+            run_id: run_id.to_owned(),
+            epoch: step / 10,
+            step,
+            layer,
+            layer_name: format!("hidden{layer}"),
+            quantity: "weight_grad".to_owned(),
+            mean: 0.0,
+            std,
+            abs_mean: 0.0,
+            l2: 0.0,
+            min: 0.0,
+            max: 0.0,
+            p02: 0.0,
+            p98: 0.0,
+            saturated_frac: None,
+        }
+    }
+
+    fn run(run_id: &str, label: &str) -> RunRow {
+        RunRow {
+            run_id: run_id.to_owned(),
+            label: label.to_owned(),
+            epochs: 2,
+            steps: 20,
+            ..RunRow::default()
+        }
+    }
+
+    #[test]
+    fn bands_aggregate_seeds_per_layer_and_step() {
+        let tables = ExperimentTables {
+            runs: vec![run("a/s1", "a"), run("a/s2", "a"), run("b/s1", "b")],
+            history: vec![
+                history("a/s1", 0, 1, 1.0),
+                history("a/s2", 0, 1, 3.0),
+                history("a/s1", 10, 1, 2.0),
+                history("a/s2", 10, 1, 2.0),
+                history("a/s1", 0, 2, 5.0),
+                history("b/s1", 0, 1, 100.0),
+            ],
+            ..ExperimentTables::default()
+        };
+        let configs = configs(&tables);
+        assert_eq!(
+            configs.iter().map(|c| c.label).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        let bands = layer_bands(&tables, &configs[0], "weight_grad", |r| r.std);
+        assert_eq!(bands.len(), 2);
+        assert_eq!(bands[0].name, "hidden1");
+        // Step 10 of 20 over 2 epochs is epoch 1.
+        assert_eq!(
+            bands[0].points,
+            vec![(0.0, 2.0, 1.0, 3.0), (1.0, 2.0, 2.0, 2.0)]
+        );
+        assert!(bands[0].has_spread());
+        assert!(!bands[1].has_spread());
+    }
+}
