@@ -3,10 +3,11 @@
 
 use charming::Chart;
 use charming::component::{Axis, Grid, Legend, Title, VisualMap, VisualMapChannel};
+use charming::datatype::DataPoint;
 use charming::element::{
-    AreaStyle, AxisType, ItemStyle, LineStyle, NameLocation, Symbol, Tooltip, Trigger,
+    AreaStyle, AxisType, ItemStyle, LineStyle, NameLocation, Tooltip, Trigger,
 };
-use charming::series::{Bar, Line, Scatter};
+use charming::series::{Bar, Heatmap, Line, Scatter};
 use vanishing_analysis::{BoundaryRow, PointRow};
 
 use crate::series::Band;
@@ -43,14 +44,6 @@ fn title(text: &str, subtext: &str) -> Title {
     Title::new().text(text).subtext(subtext).left("center")
 }
 
-fn x_epochs() -> Axis {
-    Axis::new()
-        .type_(AxisType::Value)
-        .name("epoch")
-        .name_location(NameLocation::Middle)
-        .name_gap(24)
-}
-
 fn y_axis(name: &str, scale: Scale) -> Axis {
     let axis = Axis::new()
         .name(name)
@@ -65,7 +58,11 @@ fn y_axis(name: &str, scale: Scale) -> Axis {
 }
 
 /// Lines over epochs, one per band, each with a shaded min-max band when its seeds
-/// disagree. Values that a log axis cannot show (zero or negative) are dropped.
+/// disagree. Values that a log axis cannot show (zero or negative) are left out.
+///
+/// The epochs form a category axis: ECharts stacks series only along a category axis,
+/// and a band is a transparent lower line with the (upper - lower) gap stacked on it and
+/// filled.
 pub(crate) fn bands_over_epochs(
     text: &str,
     subtext: &str,
@@ -75,6 +72,24 @@ pub(crate) fn bands_over_epochs(
 ) -> Chart {
     let log = matches!(scale, Scale::Log | Scale::LogFixed(..));
     let keep = |v: f64| v.is_finite() && (!log || v > 0.0);
+    let mut xs: Vec<f64> = bands
+        .iter()
+        .flat_map(|b| b.points.iter().map(|p| sig(p.0)))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    let aligned =
+        |band: &Band, value: &dyn Fn(&(f64, f64, f64, f64)) -> Option<f64>| -> Vec<Option<f64>> {
+            xs.iter()
+                .map(|&x| {
+                    band.points
+                        .iter()
+                        .find(|p| sig(p.0) == x)
+                        .and_then(value)
+                        .map(sig)
+                })
+                .collect()
+        };
     let mut chart = Chart::new()
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
@@ -84,53 +99,42 @@ pub(crate) fn bands_over_epochs(
                 .data(bands.iter().map(|b| b.name.clone()).collect()),
         )
         .grid(Grid::new().top(80).left(72).right(24).bottom(48))
-        .x_axis(x_epochs())
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .boundary_gap(false)
+                .name("epoch")
+                .name_location(NameLocation::Middle)
+                .name_gap(24)
+                .data(xs.iter().map(|x| x.to_string()).collect()),
+        )
         .y_axis(y_axis(y_name, scale));
     for (i, band) in bands.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         if band.has_spread() {
-            // A band is a transparent lower line with the (upper - lower) gap stacked on
-            // it and filled.
             let stack = format!("band-{i}");
-            let lower: Vec<Vec<f64>> = band
-                .points
-                .iter()
-                .filter(|p| keep(p.2) && keep(p.3))
-                .map(|p| vec![sig(p.0), sig(p.2)])
-                .collect();
-            let gap: Vec<Vec<f64>> = band
-                .points
-                .iter()
-                .filter(|p| keep(p.2) && keep(p.3))
-                .map(|p| vec![sig(p.0), sig(p.3 - p.2)])
-                .collect();
+            let lower = aligned(band, &|p| (keep(p.2) && keep(p.3)).then_some(p.2));
+            let gap = aligned(band, &|p| (keep(p.2) && keep(p.3)).then_some(p.3 - p.2));
             chart = chart
                 .series(
                     Line::new()
-                        .name(format!("{} (min)", band.name))
+                        .name(format!("{} min over seeds", band.name))
                         .stack(stack.clone())
                         .show_symbol(false)
                         .line_style(LineStyle::new().opacity(0))
-                        .silent(true)
                         .data(lower),
                 )
                 .series(
                     Line::new()
-                        .name(format!("{} (max - min over seeds)", band.name))
+                        .name(format!("{} max - min over seeds", band.name))
                         .stack(stack)
                         .show_symbol(false)
                         .line_style(LineStyle::new().opacity(0))
                         .area_style(AreaStyle::new().color(color).opacity(0.18))
-                        .silent(true)
                         .data(gap),
                 );
         }
-        let mean: Vec<Vec<f64>> = band
-            .points
-            .iter()
-            .filter(|p| keep(p.1))
-            .map(|p| vec![sig(p.0), sig(p.1)])
-            .collect();
+        let mean = aligned(band, &|p| keep(p.1).then_some(p.1));
         chart = chart.series(
             Line::new()
                 .name(band.name.clone())
@@ -154,6 +158,7 @@ pub(crate) fn scatter(text: &str, subtext: &str, points: &[&PointRow]) -> Chart 
             .x_axis(plane_axis("x0"))
             .y_axis(plane_axis("x1")),
         points,
+        None,
     )
 }
 
@@ -166,41 +171,87 @@ fn plane_axis(name: &str) -> Axis {
         .scale(true)
 }
 
-fn add_points(mut chart: Chart, points: &[&PointRow]) -> Chart {
+/// Adds the points of both classes, on the axes with the given index (if not the
+/// first pair).
+fn add_points(mut chart: Chart, points: &[&PointRow], axes: Option<usize>) -> Chart {
     for (label, color) in [(0, "#1f77b4"), (1, "#ff7f0e")] {
         let data: Vec<Vec<f64>> = points
             .iter()
             .filter(|p| p.label == label)
             .map(|p| vec![sig(p.x0), sig(p.x1)])
             .collect();
-        chart = chart.series(
-            Scatter::new()
-                .name(format!("class {label}"))
-                .symbol_size(4)
-                .item_style(
-                    ItemStyle::new()
-                        .color(color)
-                        .border_color("#ffffff")
-                        .border_width(0.5),
-                )
-                .data(data),
-        );
+        let mut series = Scatter::new()
+            .name(format!("class {label}"))
+            .symbol_size(4)
+            .item_style(
+                ItemStyle::new()
+                    .color(color)
+                    .border_color("#ffffff")
+                    .border_width(0.5),
+            )
+            .data(data);
+        if let Some(i) = axes {
+            series = series.x_axis_index(i as f64).y_axis_index(i as f64);
+        }
+        chart = chart.series(series);
     }
     chart
 }
 
 /// The model's output over the input plane as colored cells, with the points on top.
+///
+/// The cells are a heatmap on a pair of category axes (one category per grid column
+/// and row, so cells tile the plot exactly); the points use a second pair of value axes
+/// whose ends are set half a cell beyond the grid's, so that both pairs line up.
 pub(crate) fn decision_surface(
     text: &str,
     subtext: &str,
     grid: &[&BoundaryRow],
     points: &[&PointRow],
 ) -> Chart {
-    let cells: Vec<Vec<f64>> = grid
+    let mut xs: Vec<f64> = grid.iter().map(|b| b.x0).collect();
+    let mut ys: Vec<f64> = grid.iter().map(|b| b.x1).collect();
+    for v in [&mut xs, &mut ys] {
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+    }
+    let index = |values: &[f64], v: f64| values.iter().position(|&u| u == v).unwrap_or(0) as f64;
+    let cells: Vec<Vec<DataPoint>> = grid
         .iter()
-        .map(|b| vec![sig(b.x0), sig(b.x1), sig(b.probability)])
+        .map(|b| {
+            vec![
+                index(&xs, b.x0).into(),
+                index(&ys, b.x1).into(),
+                sig(b.probability).into(),
+            ]
+        })
         .collect();
-    let resolution = (grid.len() as f64).sqrt().max(1.0);
+    let ends = |v: &[f64]| {
+        let half = if v.len() > 1 {
+            (v[v.len() - 1] - v[0]) / (v.len() - 1) as f64 / 2.0
+        } else {
+            0.5
+        };
+        (
+            v.first().copied().unwrap_or(-1.0) - half,
+            v.last().copied().unwrap_or(1.0) + half,
+        )
+    };
+    let (x_lo, x_hi) = ends(&xs);
+    let (y_lo, y_hi) = ends(&ys);
+    let hidden_category = |n: usize| {
+        Axis::new()
+            .type_(AxisType::Category)
+            .show(false)
+            .data((0..n).map(|i| i.to_string()).collect())
+    };
+    let value_axis = |name: &str, lo: f64, hi: f64, position: &str| {
+        plane_axis(name)
+            .scale(false)
+            .min(sig(lo))
+            .max(sig(hi))
+            .position(position)
+    };
     let chart = Chart::new()
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Item))
@@ -210,8 +261,10 @@ pub(crate) fn decision_surface(
                 .data(vec!["class 0".to_owned(), "class 1".to_owned()]),
         )
         .grid(Grid::new().top(80).left(56).right(88).bottom(48))
-        .x_axis(plane_axis("x0"))
-        .y_axis(plane_axis("x1"))
+        .x_axis(hidden_category(xs.len()))
+        .y_axis(hidden_category(ys.len()))
+        .x_axis(value_axis("x0", x_lo, x_hi, "bottom"))
+        .y_axis(value_axis("x1", y_lo, y_hi, "left"))
         .visual_map(
             VisualMap::new()
                 .min(0.0)
@@ -223,15 +276,8 @@ pub(crate) fn decision_surface(
                 .top("middle")
                 .in_range(VisualMapChannel::new().color(vec!["#c6dbef", "#f7f7f7", "#fdd0a2"])),
         )
-        .series(
-            Scatter::new()
-                .name("p(class 1)")
-                .symbol(Symbol::Rect)
-                // Cells of the 41 x 41 grid tile a plot about 300 px wide.
-                .symbol_size((300.0 / resolution).ceil())
-                .data(cells),
-        );
-    add_points(chart, points)
+        .series(Heatmap::new().name("p(class 1)").data(cells));
+    add_points(chart, points, Some(1))
 }
 
 /// Horizontal bars on a log axis: one category per configuration, one bar per series.
@@ -246,7 +292,14 @@ pub(crate) fn log_bars(
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
         .legend(Legend::new().top(44))
-        .grid(Grid::new().top(80).left(260).right(32).bottom(48))
+        .grid(
+            Grid::new()
+                .top(80)
+                .left(16)
+                .right(32)
+                .bottom(48)
+                .contain_label(true),
+        )
         .x_axis(
             Axis::new()
                 .type_(AxisType::Log)
@@ -286,7 +339,14 @@ pub(crate) fn accuracy_strip(
     Chart::new()
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(Grid::new().top(64).left(260).right(32).bottom(48))
+        .grid(
+            Grid::new()
+                .top(64)
+                .left(16)
+                .right(32)
+                .bottom(48)
+                .contain_label(true),
+        )
         .x_axis(
             Axis::new()
                 .type_(AxisType::Value)

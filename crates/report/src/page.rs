@@ -85,6 +85,9 @@ impl Page {
     Object.keys(options).forEach(function (id) {{
       var option = options[id];
       option.animation = false;
+      // A band stacks (max - min) on min; stack every sign together, or a band whose
+      // minimum is negative would be drawn from zero.
+      (option.series || []).forEach(function (s) {{ if (s.stack) {{ s.stackStrategy = "all"; }} }});
       var chart = echarts.init(document.getElementById(id), null, {{ renderer: "canvas" }});
       chart.setOption(option);
       window.addEventListener("resize", function () {{ chart.resize(); }});
