@@ -10,7 +10,7 @@ use charming::element::{
 use charming::series::{Bar, Heatmap, Line, Scatter};
 use vanishing_analysis::{BoundaryRow, PointRow};
 
-use crate::series::Band;
+use crate::series::{Band, Point};
 
 /// Colors for layers 1, 2, ... (and splits), readable on white.
 pub(crate) const PALETTE: [&str; 8] = [
@@ -78,18 +78,17 @@ pub(crate) fn bands_over_epochs(
         .collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
-    let aligned =
-        |band: &Band, value: &dyn Fn(&(f64, f64, f64, f64)) -> Option<f64>| -> Vec<Option<f64>> {
-            xs.iter()
-                .map(|&x| {
-                    band.points
-                        .iter()
-                        .find(|p| sig(p.0) == x)
-                        .and_then(value)
-                        .map(sig)
-                })
-                .collect()
-        };
+    let aligned = |band: &Band, value: &dyn Fn(&Point) -> Option<f64>| -> Vec<Option<f64>> {
+        xs.iter()
+            .map(|&x| {
+                band.points
+                    .iter()
+                    .find(|p| sig(p.0).to_bits() == x.to_bits())
+                    .and_then(value)
+                    .map(sig)
+            })
+            .collect()
+    };
     let mut chart = Chart::new()
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
@@ -215,7 +214,12 @@ pub(crate) fn decision_surface(
         v.sort_by(f64::total_cmp);
         v.dedup();
     }
-    let index = |values: &[f64], v: f64| values.iter().position(|&u| u == v).unwrap_or(0) as f64;
+    let index = |values: &[f64], v: f64| {
+        values
+            .iter()
+            .position(|&u| u.to_bits() == v.to_bits())
+            .unwrap_or(0) as f64
+    };
     let cells: Vec<Vec<DataPoint>> = grid
         .iter()
         .map(|b| {

@@ -44,13 +44,16 @@ pub(crate) fn configs(tables: &ExperimentTables) -> Vec<Config<'_>> {
     configs
 }
 
+/// `(x, mean, min, max)`: one point of a [`Band`].
+pub(crate) type Point = (f64, f64, f64, f64);
+
 /// One aggregated line: at each x, the mean, minimum and maximum over seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Band {
     /// Legend name (a layer name, or a split).
     pub(crate) name: String,
     /// `(x, mean, min, max)`, sorted by x.
-    pub(crate) points: Vec<(f64, f64, f64, f64)>,
+    pub(crate) points: Vec<Point>,
 }
 
 impl Band {

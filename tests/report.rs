@@ -1,0 +1,386 @@
+//! End to end: tables from `vanishing run` into `vanishing report`, the page's content
+//! and self-containment, `vanishing reproduce`, and refused data folders.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn vanishing(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vanishing"))
+        .args(args)
+        .output()
+        .expect("the vanishing binary runs")
+}
+
+#[track_caller]
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn experiment(name: &str, activation: &str, seeds: u32) -> String {
+    format!(
+        r#"name = "{name}"
+description = "A small {activation} network."
+seeds = {{ count = {seeds}, start = 1 }}
+[data]
+n_samples = 120
+factor = 0.5
+noise = 0.1
+[model]
+hidden = [4, 4]
+activation = "{activation}"
+init = {{ kind = "normal", std = 1.0 }}
+[train]
+epochs = 6
+[record]
+boundary_grid = 9
+"#
+    )
+}
+
+/// Runs two small experiments into `dir/data` and returns the data folder.
+fn make_data(dir: &Path) -> std::path::PathBuf {
+    let experiments = dir.join("experiments");
+    fs::create_dir_all(&experiments).unwrap();
+    fs::write(
+        experiments.join("a.toml"),
+        experiment("small-sigmoid", "sigmoid", 2),
+    )
+    .unwrap();
+    fs::write(
+        experiments.join("b.toml"),
+        experiment("small-tanh", "tanh", 1),
+    )
+    .unwrap();
+    let data = dir.join("data");
+    assert_success(&vanishing(&[
+        "run",
+        experiments.to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+        "--quiet",
+    ]));
+    data
+}
+
+/// The chart containers of a page, and the ids its script sets options for.
+pub fn chart_ids(html: &str) -> (Vec<String>, Vec<String>) {
+    let containers = html
+        .match_indices("<div class=\"chart")
+        .map(|(i, _)| {
+            let rest = &html[i..];
+            let start = rest.find("id=\"").unwrap() + 4;
+            rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+        })
+        .collect();
+    let script = html
+        .rfind("var options = ")
+        .map(|i| &html[i..])
+        .unwrap_or("");
+    let options = script
+        .match_indices("\"chart-")
+        .map(|(i, _)| script[i + 1..i + 1 + script[i + 1..].find('"').unwrap()].to_owned())
+        .filter(|id| id.starts_with("chart-"))
+        .collect();
+    (containers, options)
+}
+
+/// The page with the text inside `<script>` elements removed, leaving the markup that
+/// could load anything.
+fn without_script_bodies(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let body = open + rest[open..].find('>').unwrap() + 1;
+        out.push_str(&rest[..body]);
+        let close = body + rest[body..].find("</script>").unwrap();
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn report_holds_every_chart_and_needs_no_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = make_data(tmp.path());
+    let out = tmp.path().join("reports");
+    let output = vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let page = out.join("index.html");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        page.display().to_string()
+    );
+    let html = fs::read_to_string(&page).unwrap();
+
+    // Self-contained: ECharts is embedded, nothing is fetched.
+    assert!(html.contains("echarts"), "no ECharts in the page");
+    assert!(
+        html.len() > 500_000,
+        "the embedded script is missing ({} bytes)",
+        html.len()
+    );
+    let markup = without_script_bodies(&html);
+    for fetch in ["src=", "<link", "href=\"http", "@import"] {
+        assert!(!markup.contains(fetch), "the page loads something: {fetch}");
+    }
+
+    // Every container has an option and every option a container.
+    let (containers, options) = chart_ids(&html);
+    assert_eq!(containers, options);
+    // Results strip, ratio bars, side-by-side (2 experiments x 2 quantities), and per
+    // configuration 8 charts (data, surface, 4 weight and gradient plots, loss, accuracy).
+    assert_eq!(containers.len(), 1 + 4 + 1 + 2 * 8, "{containers:?}");
+
+    // The sections and the content a reader needs.
+    for text in [
+        "How to read the charts",
+        "Results at a glance",
+        "The vanishing ratio",
+        "id=\"exp-small-sigmoid\"",
+        "id=\"exp-small-tanh\"",
+        "A small sigmoid network.",
+        "Gradient std per layer",
+        "Decision surface after training",
+        "hidden1",
+        "min-max band",
+    ] {
+        assert!(html.contains(text), "the page lacks {text:?}");
+    }
+    // No stray script end inside the chart data.
+    let script = &html[html.rfind("var options = ").unwrap()..];
+    assert_eq!(script.matches("</script>").count(), 1);
+}
+
+#[test]
+fn reproduce_runs_then_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let experiments = tmp.path().join("experiments");
+    fs::create_dir_all(&experiments).unwrap();
+    fs::write(
+        experiments.join("a.toml"),
+        experiment("small-relu", "relu", 1),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("reports");
+    let output = vanishing(&[
+        "reproduce",
+        experiments.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_success(&output);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!("report: {}", out.join("index.html").display())),
+        "{stdout}"
+    );
+    assert!(data.join("small-relu/runs.parquet").is_file());
+    assert!(out.join("index.html").is_file());
+}
+
+/// Refused data: exit code 2, a message naming the file or folder, and the previous
+/// report left exactly as it was.
+#[track_caller]
+fn check_refused(damage: impl FnOnce(&Path), expected: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = make_data(tmp.path());
+    let out = tmp.path().join("reports");
+    assert_success(&vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let before = fs::read(out.join("index.html")).unwrap();
+    damage(&data);
+    let output = vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in:\n{stderr}"
+    );
+    assert_eq!(
+        fs::read(out.join("index.html")).unwrap(),
+        before,
+        "the previous report changed"
+    );
+    let leftovers: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+#[test]
+fn a_missing_data_folder_is_refused() {
+    check_refused(|data| fs::remove_dir_all(data).unwrap(), "data");
+}
+
+#[test]
+fn an_empty_data_folder_is_refused() {
+    check_refused(
+        |data| {
+            fs::remove_dir_all(data).unwrap();
+            fs::create_dir(data).unwrap();
+        },
+        "no experiment tables found",
+    );
+}
+
+#[test]
+fn a_truncated_table_is_refused() {
+    check_refused(
+        |data| {
+            let file = data.join("small-tanh/history.parquet");
+            let bytes = fs::read(&file).unwrap();
+            fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+        },
+        "small-tanh/history.parquet: not a readable Parquet table",
+    );
+}
+
+#[test]
+fn a_foreign_file_is_refused() {
+    check_refused(
+        |data| {
+            fs::write(
+                data.join("small-tanh/metrics.parquet"),
+                "run_id,epoch\nx,0\n",
+            )
+            .unwrap();
+        },
+        "small-tanh/metrics.parquet",
+    );
+}
+
+#[test]
+fn a_table_missing_a_column_is_refused() {
+    // The boundary table of another experiment stands in for the runs table: a real
+    // Parquet file without the runs table's columns.
+    check_refused(
+        |data| {
+            fs::copy(
+                data.join("small-sigmoid/boundary.parquet"),
+                data.join("small-tanh/runs.parquet"),
+            )
+            .map(drop)
+            .unwrap();
+        },
+        "small-tanh/runs.parquet: missing column",
+    );
+}
+
+/// A Chromium to drive: `VANISHING_CHROMIUM`, or the first of the usual names on PATH.
+fn find_chromium() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("VANISHING_CHROMIUM") {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| {
+            ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name))
+        })
+        .find(|candidate| candidate.is_file())
+}
+
+/// Opens the report in headless Chromium and checks, in the DOM after the scripts ran,
+/// that every chart container holds a rendered ECharts chart and that no script error
+/// was raised. Without Chromium the test says so loudly and passes, unless
+/// `VANISHING_REQUIRE_BROWSER=1` (as CI sets), which makes a missing browser a failure.
+#[test]
+#[allow(clippy::print_stderr)] // A skipped browser test must be visible.
+fn every_chart_renders_in_a_real_browser() {
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            std::env::var("VANISHING_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "VANISHING_REQUIRE_BROWSER=1 but no Chromium was found (install Debian's `chromium`)"
+        );
+        eprintln!("\n*** SKIPPED every_chart_renders_in_a_real_browser: no Chromium on PATH ***\n");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = make_data(tmp.path());
+    let out = tmp.path().join("reports");
+    assert_success(&vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let page = out.join("index.html");
+    let profile = tmp.path().join("chromium-profile");
+    let output = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("Chromium starts");
+    assert!(
+        output.status.success(),
+        "Chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let html = fs::read_to_string(&page).unwrap();
+    let (containers, _) = chart_ids(&html);
+    assert!(!containers.is_empty());
+    for id in &containers {
+        let start = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id} is not in the rendered page"));
+        let open_tag_start = dom[..start].rfind('<').unwrap();
+        let open_tag = &dom[open_tag_start..start + dom[start..].find('>').unwrap()];
+        assert!(
+            open_tag.contains("_echarts_instance_"),
+            "{id} was not initialised: {open_tag}"
+        );
+        let next = dom[start..]
+            .find("class=\"chart")
+            .map_or(dom.len(), |i| start + i);
+        assert!(dom[start..next].contains("<canvas"), "{id} holds no canvas");
+    }
+    // The page's error handler writes script errors into this element.
+    let errors_at = dom
+        .find("id=\"script-errors\"")
+        .expect("the error box is in the page");
+    let errors_end = errors_at + dom[errors_at..].find("</pre>").unwrap();
+    let errors = &dom[errors_at + dom[errors_at..].find('>').unwrap() + 1..errors_end];
+    assert!(errors.trim().is_empty(), "script errors: {errors}");
+}
