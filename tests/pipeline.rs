@@ -3,27 +3,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use vanishing_analysis::{ExperimentTables, read_all, read_experiment, table_columns};
 
-fn vanishing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vanishing"))
-        .args(args)
-        .output()
-        .expect("the vanishing binary runs")
-}
+mod support;
 
-#[track_caller]
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use support::{assert_success, vanishing};
 
 /// The tutorial's deep tanh network on 200 points, 100 epochs, several seeds and a
 /// sweep, so that two threads have work to share.

@@ -2,26 +2,12 @@
 //! and self-containment, `vanishing reproduce`, and refused data folders.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-fn vanishing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vanishing"))
-        .args(args)
-        .output()
-        .expect("the vanishing binary runs")
-}
+mod support;
 
-#[track_caller]
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use support::{assert_success, vanishing};
 
 fn experiment(name: &str, activation: &str, seeds: u32) -> String {
     format!(
@@ -45,7 +31,7 @@ boundary_grid = 9
 }
 
 /// Runs two small experiments into `dir/data` and returns the data folder.
-fn make_data(dir: &Path) -> std::path::PathBuf {
+fn make_data(dir: &Path) -> PathBuf {
     let experiments = dir.join("experiments");
     fs::create_dir_all(&experiments).unwrap();
     fs::write(
@@ -69,8 +55,22 @@ fn make_data(dir: &Path) -> std::path::PathBuf {
     data
 }
 
+/// Runs the small experiments and reports on them; returns the data and report folders.
+fn make_report(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = make_data(dir);
+    let out = dir.join("reports");
+    assert_success(&vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    (data, out)
+}
+
 /// The chart containers of a page, and the ids its script sets options for.
-pub fn chart_ids(html: &str) -> (Vec<String>, Vec<String>) {
+fn chart_ids(html: &str) -> (Vec<String>, Vec<String>) {
     let containers = html
         .match_indices("<div class=\"chart")
         .map(|(i, _)| {
@@ -201,15 +201,7 @@ fn reproduce_runs_then_reports() {
 #[track_caller]
 fn check_refused(damage: impl FnOnce(&Path), expected: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let data = make_data(tmp.path());
-    let out = tmp.path().join("reports");
-    assert_success(&vanishing(&[
-        "report",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let (data, out) = make_report(tmp.path());
     let before = fs::read(out.join("index.html")).unwrap();
     damage(&data);
     let output = vanishing(&[
@@ -297,7 +289,7 @@ fn a_table_missing_a_column_is_refused() {
 }
 
 /// A Chromium to drive: `VANISHING_CHROMIUM`, or the first of the usual names on PATH.
-fn find_chromium() -> Option<std::path::PathBuf> {
+fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("VANISHING_CHROMIUM") {
         return Some(path.into());
     }
@@ -325,15 +317,7 @@ fn every_chart_renders_in_a_real_browser() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let data = make_data(tmp.path());
-    let out = tmp.path().join("reports");
-    assert_success(&vanishing(&[
-        "report",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let (_, out) = make_report(tmp.path());
     let page = out.join("index.html");
     let profile = tmp.path().join("chromium-profile");
     let output = Command::new(&chromium)

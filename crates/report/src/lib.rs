@@ -321,18 +321,21 @@ impl Stat {
     }
 }
 
-/// A log scale spanning every positive value of every band, in whole decades.
-fn shared_log(all: &[Vec<Band>]) -> Scale {
-    let values = all
-        .iter()
+/// The smallest and largest value (mean, min or max) of every band that `keep` accepts.
+fn value_range(all: &[Vec<Band>], keep: impl Fn(f64) -> bool) -> (f64, f64) {
+    all.iter()
         .flatten()
         .flat_map(|b| &b.points)
-        .flat_map(|p| [p.1, p.2, p.3]);
-    let (lo, hi) = values
-        .filter(|v| v.is_finite() && *v > 0.0)
+        .flat_map(|p| [p.1, p.2, p.3])
+        .filter(|&v| keep(v))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
-        });
+        })
+}
+
+/// A log scale spanning every positive value of every band, in whole decades.
+fn shared_log(all: &[Vec<Band>]) -> Scale {
+    let (lo, hi) = value_range(all, |v| v.is_finite() && v > 0.0);
     if lo.is_finite() && hi.is_finite() {
         Scale::LogFixed(
             10f64.powf(lo.log10().floor()),
@@ -343,18 +346,9 @@ fn shared_log(all: &[Vec<Band>]) -> Scale {
     }
 }
 
-/// A linear scale spanning every value of every band.
+/// A linear scale spanning every value of every band, with a little room.
 fn shared_linear(all: &[Vec<Band>]) -> Scale {
-    let values = all
-        .iter()
-        .flatten()
-        .flat_map(|b| &b.points)
-        .flat_map(|p| [p.1, p.2, p.3]);
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
+    let (lo, hi) = value_range(all, f64::is_finite);
     if lo.is_finite() && hi > lo {
         let pad = 0.05 * (hi - lo);
         Scale::Fixed(
