@@ -560,3 +560,89 @@ pub fn chart_count(experiments: &[ExperimentTables]) -> usize {
     }
     page.chart_count()
 }
+
+#[cfg(test)]
+mod tests {
+    use vanishing_analysis::{HistoryRow, MetricRow, RunRow};
+
+    use super::*;
+
+    fn tables(name: &str, seeds: &[u64]) -> ExperimentTables {
+        let runs: Vec<RunRow> = seeds
+            .iter()
+            .map(|&seed| RunRow {
+                run_id: format!("{name}/s{seed}"),
+                experiment: name.to_owned(),
+                label: name.to_owned(),
+                description: "A <test> & more.".to_owned(),
+                seed,
+                hidden: "3".to_owned(),
+                depth: 1,
+                epochs: 2,
+                steps: 4,
+                final_accuracy: 0.5 + 0.1 * seed as f64,
+                ..RunRow::default()
+            })
+            .collect();
+        let mut history = Vec::new();
+        let mut metrics = Vec::new();
+        for run in &runs {
+            for step in [0, 2, 4] {
+                for layer in 1..=2 {
+                    history.push(HistoryRow {
+                        run_id: run.run_id.clone(),
+                        epoch: step / 2,
+                        step,
+                        layer,
+                        layer_name: if layer == 2 {
+                            "output".into()
+                        } else {
+                            "hidden1".into()
+                        },
+                        quantity: "weight_grad".into(),
+                        mean: 0.0,
+                        std: 0.1 * layer as f64,
+                        abs_mean: 0.0,
+                        l2: 0.0,
+                        min: 0.0,
+                        max: 0.0,
+                        p02: 0.0,
+                        p98: 0.0,
+                        saturated_frac: None,
+                    });
+                }
+                metrics.push(MetricRow {
+                    run_id: run.run_id.clone(),
+                    epoch: step / 2,
+                    step,
+                    split: "train".into(),
+                    loss: 0.7,
+                    accuracy: 0.5,
+                });
+            }
+        }
+        ExperimentTables {
+            name: name.to_owned(),
+            runs,
+            history,
+            metrics,
+            ..ExperimentTables::default()
+        }
+    }
+
+    #[test]
+    fn every_chart_has_a_container_and_text_is_escaped() {
+        let experiments = [tables("one", &[1, 2])];
+        let html = render(&experiments);
+        let containers = html.matches("<div class=\"chart").count();
+        // Results strip, ratio bars, and 7 charts for the one configuration (no
+        // decision surface was recorded, so a note stands in for it).
+        assert_eq!(containers, 9);
+        assert_eq!(chart_count(&experiments), containers);
+        assert!(html.contains("No decision surface was recorded"));
+        assert!(html.contains("A &lt;test&gt; &amp; more."));
+        assert!(!html.contains("A <test>"));
+        // The ratio of the first layer's std to the last's is 0.1 / 0.2.
+        assert!(html.contains("\"at initialization\""), "no ratio series");
+    }
+}
