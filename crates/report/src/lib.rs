@@ -474,7 +474,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
         .collect();
     if grid.is_empty() {
         page.html(
-            "<div class=\"chart square note\">No decision surface was recorded for this run.</div>",
+            "<div class=\"placeholder note\">No decision surface was recorded for this run.</div>",
         );
     } else {
         page.chart(
