@@ -335,6 +335,14 @@ pub(crate) fn accuracy_strip(
     categories: &[String],
     values: &[Vec<f64>],
 ) -> Chart {
+    // From 0.4 (chance is 0.5), lower only if a run did worse.
+    let worst = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.4, f64::min);
+    let lowest = (worst * 10.0).floor() / 10.0;
     let data: Vec<Vec<f64>> = values
         .iter()
         .enumerate()
@@ -357,7 +365,7 @@ pub(crate) fn accuracy_strip(
                 .name("final training accuracy")
                 .name_location(NameLocation::Middle)
                 .name_gap(28)
-                .min(0.4)
+                .min(lowest)
                 .max(1.0),
         )
         .y_axis(
