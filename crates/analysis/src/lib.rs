@@ -24,7 +24,9 @@ pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_r
 pub use tables::{
     BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
 };
-pub use write::{RunMeta, RunResult, describe_init, describe_optimizer, write_experiment};
+pub use write::{
+    RunMeta, RunResult, describe_init, describe_optimizer, run_rows, write_experiment,
+};
 
 /// The names of each table's columns, in order: the user-facing contract.
 pub fn table_columns() -> [(&'static str, &'static [&'static str]); 6] {

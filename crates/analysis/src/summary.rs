@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::tables::{ExperimentTables, HistoryRow};
+use crate::tables::{ExperimentTables, HistoryRow, RunRow};
 
 /// Final accuracy of one configuration over its seeds.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +25,10 @@ pub struct AccuracySummary {
 
 /// Final accuracy per configuration (mean, std, min, max over seeds), in the order the
 /// configurations first appear.
-pub fn accuracy_summary(tables: &ExperimentTables) -> Vec<AccuracySummary> {
+pub fn accuracy_summary(runs: &[RunRow]) -> Vec<AccuracySummary> {
     let mut order: Vec<&str> = Vec::new();
     let mut groups: BTreeMap<&str, Vec<(f64, f64, bool)>> = BTreeMap::new();
-    for run in &tables.runs {
+    for run in runs {
         let entry = groups.entry(&run.label).or_default();
         if entry.is_empty() {
             order.push(&run.label);

@@ -81,6 +81,11 @@ fn describe_record(record: RecordPolicy) -> String {
     }
 }
 
+/// The `runs.parquet` rows of a set of runs, without writing anything.
+pub fn run_rows(runs: &[RunResult]) -> Vec<RunRow> {
+    runs.iter().map(run_row).collect()
+}
+
 fn run_row(run: &RunResult) -> RunRow {
     let spec = &run.spec;
     let (n_samples, noise) = match spec.data {
@@ -211,7 +216,7 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
     }
     ExperimentTables {
         name: experiment.to_owned(),
-        runs: runs.iter().map(run_row).collect(),
+        runs: run_rows(runs),
         history,
         metrics,
         histograms,

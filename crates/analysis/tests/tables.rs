@@ -161,7 +161,7 @@ fn summaries_group_runs_by_configuration() {
     write_experiment(dir.path(), "demo", &runs).unwrap();
     let all = read_all(dir.path()).unwrap();
     assert_eq!(all.len(), 1);
-    let summary = accuracy_summary(&all[0]);
+    let summary = accuracy_summary(&all[0].runs);
     assert_eq!(summary.len(), 2);
     assert_eq!((summary[0].label.as_str(), summary[0].runs), ("sigmoid", 2));
     let (a, b) = (

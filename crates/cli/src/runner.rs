@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use vanishing_analysis::{
-    AccuracySummary, AnalysisError, ExperimentTables, RunMeta, RunResult, accuracy_summary,
+    AccuracySummary, AnalysisError, RunMeta, RunResult, accuracy_summary, run_rows,
     write_experiment,
 };
 use vanishing_train::{History, TrainError, prepare_data, train};
@@ -228,35 +228,13 @@ pub fn run_all(
     let mut reports = Vec::with_capacity(experiments.len());
     for (experiment, runs) in experiments.iter().zip(per_experiment) {
         let dir = write_experiment(&options.out, &experiment.name, &runs)?;
-        let tables = summary_tables(&experiment.name, &runs);
         reports.push(ExperimentReport {
             name: experiment.name.clone(),
             dir,
-            summary: accuracy_summary(&tables),
+            summary: accuracy_summary(&run_rows(&runs)),
         });
     }
     Ok((reports, started.elapsed()))
-}
-
-/// The `runs` rows the summary needs, without a trip through the files.
-fn summary_tables(name: &str, runs: &[RunResult]) -> ExperimentTables {
-    ExperimentTables {
-        name: name.to_owned(),
-        runs: runs
-            .iter()
-            .map(|r| vanishing_analysis::RunRow {
-                run_id: r.run_id(),
-                experiment: name.to_owned(),
-                label: r.meta.label.clone(),
-                seed: r.spec.seed,
-                final_loss: r.outcome.final_loss,
-                final_accuracy: r.outcome.final_accuracy,
-                diverged: r.outcome.diverged,
-                ..vanishing_analysis::RunRow::default()
-            })
-            .collect(),
-        ..ExperimentTables::default()
-    }
 }
 
 /// The summary table printed at the end of `vanishing run`.

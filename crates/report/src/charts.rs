@@ -284,6 +284,36 @@ pub(crate) fn decision_surface(
     add_points(chart, points, Some(1))
 }
 
+/// A chart with one row per category (top to bottom) against `x_axis`, its grid wide
+/// enough for the category labels.
+fn by_category(
+    text: &str,
+    subtext: &str,
+    trigger: Trigger,
+    top: i64,
+    x_axis: Axis,
+    categories: &[String],
+) -> Chart {
+    Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(trigger))
+        .grid(
+            Grid::new()
+                .top(top)
+                .left(16)
+                .right(32)
+                .bottom(48)
+                .contain_label(true),
+        )
+        .x_axis(x_axis)
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .inverse(true)
+                .data(categories.to_vec()),
+        )
+}
+
 /// Horizontal bars on a log axis: one category per configuration, one bar per series.
 pub(crate) fn log_bars(
     text: &str,
@@ -292,31 +322,13 @@ pub(crate) fn log_bars(
     categories: &[String],
     series: &[(&str, Vec<f64>)],
 ) -> Chart {
-    let mut chart = Chart::new()
-        .title(title(text, subtext))
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(Legend::new().top(44))
-        .grid(
-            Grid::new()
-                .top(80)
-                .left(16)
-                .right(32)
-                .bottom(48)
-                .contain_label(true),
-        )
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Log)
-                .name(x_name)
-                .name_location(NameLocation::Middle)
-                .name_gap(28),
-        )
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .inverse(true)
-                .data(categories.to_vec()),
-        );
+    let x_axis = Axis::new()
+        .type_(AxisType::Log)
+        .name(x_name)
+        .name_location(NameLocation::Middle)
+        .name_gap(28);
+    let mut chart = by_category(text, subtext, Trigger::Axis, 80, x_axis, categories)
+        .legend(Legend::new().top(44));
     for (i, (name, values)) in series.iter().enumerate() {
         chart = chart.series(
             Bar::new()
@@ -348,39 +360,20 @@ pub(crate) fn accuracy_strip(
         .enumerate()
         .flat_map(|(i, vs)| vs.iter().map(move |&v| vec![sig(v), i as f64]))
         .collect();
-    Chart::new()
-        .title(title(text, subtext))
-        .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(
-            Grid::new()
-                .top(64)
-                .left(16)
-                .right(32)
-                .bottom(48)
-                .contain_label(true),
-        )
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Value)
-                .name("final training accuracy")
-                .name_location(NameLocation::Middle)
-                .name_gap(28)
-                .min(lowest)
-                .max(1.0),
-        )
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .inverse(true)
-                .data(categories.to_vec()),
-        )
-        .series(
-            Scatter::new()
-                .name("one seed")
-                .symbol_size(8)
-                .item_style(ItemStyle::new().color(PALETTE[0]).opacity(0.6))
-                .data(data),
-        )
+    let x_axis = Axis::new()
+        .type_(AxisType::Value)
+        .name("final training accuracy")
+        .name_location(NameLocation::Middle)
+        .name_gap(28)
+        .min(lowest)
+        .max(1.0);
+    by_category(text, subtext, Trigger::Item, 64, x_axis, categories).series(
+        Scatter::new()
+            .name("one seed")
+            .symbol_size(8)
+            .item_style(ItemStyle::new().color(PALETTE[0]).opacity(0.6))
+            .data(data),
+    )
 }
 
 #[cfg(test)]

@@ -41,11 +41,6 @@ impl Page {
         self.charts.push((id, option));
     }
 
-    /// Number of charts so far.
-    pub(crate) fn chart_count(&self) -> usize {
-        self.charts.len()
-    }
-
     /// The complete document.
     pub(crate) fn finish(self, title: &str) -> String {
         let mut options = String::from("{");
