@@ -7,11 +7,14 @@
 //! then into polars frames, and writes one folder of Parquet files per experiment,
 //! atomically. [`read_experiment`] and [`read_all`] read such folders back into
 //! [`ExperimentTables`], checking every column's presence and type, and
-//! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks.
+//! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks;
+//! [`keras_pairs`] and [`fidelity`] set runs imported from Keras (`framework` =
+//! [`KERAS`]) beside vanishing's own and measure their agreement as a [`Fidelity`].
 //! Every failure is an [`AnalysisError`] naming its file. This is the only crate that
 //! links polars; a polars `DataFrame` never leaves it, and it renders nothing.
 
 mod error;
+mod fidelity;
 mod read;
 mod schema;
 mod summary;
@@ -19,6 +22,10 @@ mod tables;
 mod write;
 
 pub use error::AnalysisError;
+pub use fidelity::{
+    ACCURACY_TOLERANCE, AccuracyAgreement, Fidelity, GRADIENT_TOLERANCE, GradientAgreement, KERAS,
+    fidelity, final_accuracies, initial_gradient_std, is_keras, keras_pairs, median,
+};
 pub use read::{experiment_dirs, read_all, read_experiment};
 pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};
 pub use tables::{

@@ -47,20 +47,24 @@ pub fn read_experiment(dir: &Path) -> Result<ExperimentTables, AnalysisError> {
 }
 
 /// The experiment folders under `data_dir` (those holding a `runs.parquet`), sorted by
-/// name. Hidden folders (staging areas of writes in progress) are skipped.
+/// path. A folder without tables of its own groups experiments one level down, as
+/// `data/keras/<experiment>/` holds the runs imported from Keras. Hidden folders
+/// (staging areas of writes in progress) are skipped.
 ///
 /// # Errors
-/// [`AnalysisError::Io`] if the folder cannot be listed, [`AnalysisError::NoTables`] if
-/// it holds no experiment.
+/// [`AnalysisError::Io`] if a folder cannot be listed, [`AnalysisError::NoTables`] if
+/// `data_dir` holds no experiment.
 pub fn experiment_dirs(data_dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
-    let entries = fs::read_dir(data_dir).map_err(AnalysisError::io(data_dir))?;
     let mut dirs = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(AnalysisError::io(data_dir))?;
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !hidden && path.is_dir() && path.join(RunRow::FILE).exists() {
+    for path in visible_subfolders(data_dir)? {
+        if path.join(RunRow::FILE).exists() {
             dirs.push(path);
+        } else {
+            dirs.extend(
+                visible_subfolders(&path)?
+                    .into_iter()
+                    .filter(|p| p.join(RunRow::FILE).exists()),
+            );
         }
     }
     if dirs.is_empty() {
@@ -72,13 +76,37 @@ pub fn experiment_dirs(data_dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
     Ok(dirs)
 }
 
-/// Every experiment under `data_dir`, read with [`read_experiment`].
+fn visible_subfolders(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(AnalysisError::io(dir))? {
+        let entry = entry.map_err(AnalysisError::io(dir))?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.path().is_dir() {
+            found.push(entry.path());
+        }
+    }
+    Ok(found)
+}
+
+/// Every experiment under `data_dir`, read with [`read_experiment`] and named by its
+/// folder's path below `data_dir` (`deep-sigmoid`, `keras/deep-sigmoid`).
 ///
 /// # Errors
 /// As [`experiment_dirs`] and [`read_experiment`].
 pub fn read_all(data_dir: &Path) -> Result<Vec<ExperimentTables>, AnalysisError> {
     experiment_dirs(data_dir)?
         .iter()
-        .map(|d| read_experiment(d))
+        .map(|dir| {
+            let mut tables = read_experiment(dir)?;
+            // A grouped experiment is named by its path below the data folder.
+            if let Ok(relative) = dir.strip_prefix(data_dir) {
+                tables.name = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+            }
+            Ok(tables)
+        })
         .collect()
 }

@@ -188,6 +188,8 @@ table!(
         config_toml,
         config_hash,
         crate_version,
+        framework,
+        framework_version,
     ]
 );
 

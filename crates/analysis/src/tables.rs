@@ -62,8 +62,13 @@ pub struct RunRow {
     pub config_toml: String,
     /// A hash of `config_toml`.
     pub config_hash: String,
-    /// Version of the software that produced the run.
+    /// Version of vanishing that wrote the tables.
     pub crate_version: String,
+    /// The framework that trained the run: `vanishing`, or `keras` for runs replayed
+    /// by the Keras harness and imported.
+    pub framework: String,
+    /// That framework's version (for Keras, the Keras and TensorFlow versions).
+    pub framework_version: String,
 }
 
 /// One row of `history.parquet`: statistics of one quantity of one layer at one step.

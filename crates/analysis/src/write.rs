@@ -27,6 +27,10 @@ pub struct RunMeta {
     pub config_toml: String,
     /// A hash of `config_toml`.
     pub config_hash: String,
+    /// The framework that trained the run (`vanishing`, `keras`).
+    pub framework: String,
+    /// That framework's version.
+    pub framework_version: String,
 }
 
 /// Everything one run produced, ready to be stored.
@@ -127,6 +131,8 @@ fn run_row(run: &RunResult) -> RunRow {
         config_toml: run.meta.config_toml.clone(),
         config_hash: run.meta.config_hash.clone(),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        framework: run.meta.framework.clone(),
+        framework_version: run.meta.framework_version.clone(),
     }
 }
 

@@ -57,6 +57,8 @@ fn run(activation: Activation, seed: u64) -> RunResult {
             label: activation.name().to_owned(),
             config_toml: format!("seed = {seed}\n"),
             config_hash: "0123456789abcdef".to_owned(),
+            framework: "vanishing".to_owned(),
+            framework_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         spec,
         outcome,
@@ -319,6 +321,8 @@ fn the_schema_is_the_documented_contract() {
                 "config_toml",
                 "config_hash",
                 "crate_version",
+                "framework",
+                "framework_version",
             ],
         ),
         (

@@ -10,4 +10,5 @@
 //! crate holds no numerics; it is the only one that reads TOML or the environment.
 
 pub mod config;
+pub mod keras;
 pub mod runner;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use vanishing::config::Experiment;
+use vanishing::keras;
 use vanishing::runner::{self, BadInput, RunOptions};
 use vanishing_report::ReportError;
 
@@ -33,6 +35,9 @@ enum Command {
         /// No progress bar.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Run every configuration with seeds 0..N instead of the files' seeds.
+        #[arg(long, value_name = "N")]
+        seeds: Option<u64>,
     },
     /// Write the HTML report from the tables in a data folder.
     Report {
@@ -67,6 +72,32 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// The side-by-side comparison with Keras (see docs/fidelity.md).
+    Keras {
+        #[command(subcommand)]
+        command: KerasCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KerasCommand {
+    /// Print the run plan (JSON) that the Keras harness replays.
+    Plan {
+        /// Experiment files, or folders whose *.toml files to plan.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Plan every configuration with seeds 0..N instead of the files' seeds.
+        #[arg(long, value_name = "N")]
+        seeds: Option<u64>,
+    },
+    /// Turn the harness' run files into tables, one folder per experiment.
+    Import {
+        /// Folder of run files written by the harness.
+        dir: PathBuf,
+        /// Folder that receives the tables.
+        #[arg(long, default_value = "data/keras")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,7 +123,8 @@ fn execute(command: Command) -> anyhow::Result<String> {
             out,
             jobs,
             quiet,
-        } => run(&paths, out, jobs, quiet),
+            seeds,
+        } => run(&paths, out, jobs, quiet, seeds),
         Command::Report { data, out } => {
             let page = report(&data, &out)?;
             Ok(format!("{}\n", page.display()))
@@ -104,12 +136,42 @@ fn execute(command: Command) -> anyhow::Result<String> {
             jobs,
             quiet,
         } => {
-            let summary = run(&paths, data.clone(), jobs, quiet)?;
+            let summary = run(&paths, data.clone(), jobs, quiet, None)?;
             let page = report(&data, &out)?;
             Ok(format!("{summary}report: {}\n", page.display()))
         }
         Command::Validate { paths } => Ok(runner::validate(&paths)?),
+        Command::Keras {
+            command: KerasCommand::Plan { paths, seeds },
+        } => Ok(keras::plan(&load(&paths, seeds)?)),
+        Command::Keras {
+            command: KerasCommand::Import { dir, out },
+        } => {
+            let imported = keras::import(&dir, &out)?;
+            Ok(imported
+                .iter()
+                .map(|i| format!("{}: {} runs -> {}\n", i.experiment, i.runs, i.dir.display()))
+                .collect())
+        }
     }
+}
+
+/// Finds, validates and expands the experiment files, with seeds 0..N if asked.
+fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>> {
+    if seeds == Some(0) {
+        return Err(runner::bad_path(&PathBuf::from("--seeds"), "must be at least 1").into());
+    }
+    let experiments = runner::load_all(&runner::collect_files(paths)?)?;
+    Ok(match seeds {
+        Some(n) => {
+            let seeds: Vec<u64> = (0..n).collect();
+            experiments
+                .into_iter()
+                .map(|e| e.with_seeds(&seeds))
+                .collect()
+        }
+        None => experiments,
+    })
 }
 
 fn run(
@@ -117,6 +179,7 @@ fn run(
     out: PathBuf,
     jobs: Option<usize>,
     quiet: bool,
+    seeds: Option<u64>,
 ) -> anyhow::Result<String> {
     if jobs == Some(0) {
         return Err(runner::bad_path(&PathBuf::from("--jobs"), "must be at least 1").into());
@@ -124,8 +187,7 @@ fn run(
     if out.exists() && !out.is_dir() {
         return Err(runner::bad_path(&out, "the output must be a folder").into());
     }
-    let files = runner::collect_files(paths)?;
-    let experiments = runner::load_all(&files)?;
+    let experiments = load(paths, seeds)?;
     let options = RunOptions {
         out,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),

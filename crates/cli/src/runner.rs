@@ -165,6 +165,8 @@ fn run_one(experiment: &Experiment, planned: &PlannedRun) -> Result<RunResult, R
             label: planned.label.clone(),
             config_hash: config_hash(&config_toml),
             config_toml,
+            framework: "vanishing".to_owned(),
+            framework_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         spec: planned.spec.clone(),
         outcome,

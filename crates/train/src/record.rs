@@ -68,6 +68,15 @@ pub struct Stats {
     pub saturated_frac: Option<f64>,
 }
 
+impl Stats {
+    /// Statistics of values recorded elsewhere (by another framework, say), without a
+    /// saturation test; `None` for no values. Allocates, unlike the training loop's
+    /// own recording.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        (!values.is_empty()).then(|| StatsScratch::new(values.len(), 0).stats(values, None))
+    }
+}
+
 /// Statistics of one quantity of one layer at one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerRecord {
@@ -379,6 +388,8 @@ mod tests {
         assert!(close(s.p02, 0.154), "p02 {}", s.p02); // np.percentile(x, 2)
         assert!(close(s.p98, 9.658), "p98 {}", s.p98); // np.percentile(x, 98)
         assert_eq!(s.saturated_frac, None);
+        assert_eq!(Stats::of(&x), Some(s));
+        assert_eq!(Stats::of(&[]), None);
     }
 
     #[test]

@@ -32,6 +32,34 @@ pub struct Experiment {
     pub runs: Vec<PlannedRun>,
 }
 
+impl Experiment {
+    /// The same experiment with its seeds replaced: every configuration once per seed in
+    /// `seeds`, in the file's order of configurations.
+    #[must_use]
+    pub fn with_seeds(mut self, seeds: &[u64]) -> Self {
+        let mut configurations: Vec<PlannedRun> = Vec::new();
+        for run in self.runs {
+            // A configuration's seeds are consecutive and share its label.
+            if configurations.last().is_none_or(|c| c.label != run.label) {
+                configurations.push(run);
+            }
+        }
+        self.runs = configurations
+            .iter()
+            .flat_map(|c| {
+                seeds.iter().map(|&seed| PlannedRun {
+                    label: c.label.clone(),
+                    spec: RunSpec {
+                        seed,
+                        ..c.spec.clone()
+                    },
+                })
+            })
+            .collect();
+        self
+    }
+}
+
 /// One run of an experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRun {
@@ -58,7 +86,15 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
         message: format!("cannot read the file: {e}"),
         hint: None,
     })?;
-    let source = Source { file, text: &text };
+    parse(file, &text)
+}
+
+/// Validates and expands the text of an experiment file; `file` names it in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
+    let source = Source { file, text };
     let document = DeTable::parse(&text).map_err(|e| {
         source.error(
             e.span(),
@@ -351,10 +387,34 @@ mod tests {
     use super::*;
 
     fn load_text(text: &str) -> Result<Experiment, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("e.toml");
-        fs::write(&file, text).unwrap();
-        load(&file)
+        parse(Path::new("e.toml"), text)
+    }
+
+    #[test]
+    fn seeds_can_be_replaced_per_configuration() {
+        let text =
+            format!("seeds = [7, 8]\n{BASE}[sweep]\n\"model.activation\" = [\"tanh\", \"relu\"]\n");
+        let e = load_text(&text).unwrap().with_seeds(&[0, 1, 2]);
+        let runs: Vec<(&str, u64)> = e
+            .runs
+            .iter()
+            .map(|r| (r.label.as_str(), r.spec.seed))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                ("activation=tanh", 0),
+                ("activation=tanh", 1),
+                ("activation=tanh", 2),
+                ("activation=relu", 0),
+                ("activation=relu", 1),
+                ("activation=relu", 2),
+            ]
+        );
+        assert_eq!(
+            e.runs[5].spec.model.activation,
+            vanishing_core::Activation::Relu
+        );
     }
 
     const BASE: &str = "name = \"e\"\n[model]\nhidden = [4, 3]\nactivation = \"tanh\"\n";
