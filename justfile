@@ -38,3 +38,21 @@ doc:
 # Everything CI runs, in its order.
 ci:
     bash .ci/run
+
+# Trains the tutorial's configurations in vanishing and in Keras itself (TensorFlow CPU
+# in a git-ignored virtual environment), imports Keras' runs into data/keras/, rewrites
+# the report and prints how well the medians agree. See docs/fidelity.md.
+compare-keras seeds="20" init_seeds="500" jobs="2":
+    python3 -m venv .venv-keras
+    .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
+    cargo build --release -p vanishing
+    rm -rf target/keras data/keras
+    mkdir -p target/keras
+    target/release/vanishing run -q --seeds {{seeds}} experiments/fidelity/deep.toml experiments/fidelity/shallow.toml experiments/fidelity/deeper-sigmoid.toml
+    target/release/vanishing run -q --seeds {{init_seeds}} experiments/fidelity/init.toml
+    target/release/vanishing keras plan --seeds {{seeds}} experiments/fidelity/deep.toml experiments/fidelity/shallow.toml experiments/fidelity/deeper-sigmoid.toml > target/keras/plan-training.json
+    target/release/vanishing keras plan --seeds {{init_seeds}} experiments/fidelity/init.toml > target/keras/plan-init.json
+    .venv-keras/bin/python keras/harness.py --jobs {{jobs}} target/keras/runs target/keras/plan-training.json target/keras/plan-init.json
+    target/release/vanishing keras import target/keras/runs --out data/keras
+    target/release/vanishing report
+    target/release/vanishing keras compare | tee target/keras/agreement.md

@@ -1,6 +1,6 @@
 """Replays vanishing's runs in Keras, for the side-by-side fidelity comparison.
 
-Input: the run plan that `vanishing keras plan` prints (a JSON array of objects with
+Input: run plans as `vanishing keras plan` prints them (a JSON array of objects with
 `experiment`, `run_id` and `config_toml`, the fully resolved configuration of one run).
 Output: one JSON file per run under OUT/<experiment>/, holding the raw tensors the
 recording policy asks for (kernels, biases and their gradients per layer), the
@@ -27,8 +27,8 @@ from pathlib import Path
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("plan", help="run plan (JSON) from `vanishing keras plan`, or - for stdin")
     parser.add_argument("out", type=Path, help="folder for one JSON file per run")
+    parser.add_argument("plans", nargs="+", help="run plans (JSON) from `vanishing keras plan`")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     return parser.parse_args()
 
@@ -313,8 +313,7 @@ def run_one(item: dict) -> dict:
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    text = sys.stdin.read() if args.plan == "-" else Path(args.plan).read_text()
-    plan = json.loads(text)
+    plan = [item for path in args.plans for item in json.loads(Path(path).read_text())]
     if not plan:
         sys.exit("error: the plan holds no runs")
     import keras
@@ -323,7 +322,7 @@ def main() -> None:
     for i, item in enumerate(plan):
         check_variant(tomllib.loads(item["config_toml"]), keras_major, f"{item['experiment']} {item['run_id']}")
         # Run ids contain '/' and '='; the file name only needs to be unique.
-        item["path"] = str(args.out / item["experiment"] / f"run-{i:05}.json")
+        item["path"] = str(args.out / item["experiment"] / f"run-{i:06}.json")
     print(f"keras {keras.__version__}: {len(plan)} runs on {args.jobs} processes", file=sys.stderr, flush=True)
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")

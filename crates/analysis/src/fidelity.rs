@@ -15,6 +15,65 @@ pub const GRADIENT_TOLERANCE: f64 = 0.25;
 /// Largest absolute difference of the median final accuracy that counts as agreement.
 pub const ACCURACY_TOLERANCE: f64 = 0.05;
 
+/// What a comparison of two medians says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The medians differ by no more than the tolerance.
+    Agrees,
+    /// The medians differ by more than the tolerance, and by more than the sampling
+    /// noise of that many seeds explains.
+    Disagrees,
+    /// The medians differ by more than the tolerance, but the seeds are too few to
+    /// tell: the sampling noise of the difference is itself above the tolerance.
+    Unresolved,
+}
+
+impl Verdict {
+    fn of(difference: f64, noise: f64, tolerance: f64) -> Self {
+        if difference <= tolerance {
+            Self::Agrees
+        } else if noise <= tolerance {
+            Self::Disagrees
+        } else {
+            Self::Unresolved
+        }
+    }
+
+    /// The verdict in a word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Agrees => "yes",
+            Self::Disagrees => "no",
+            Self::Unresolved => "unresolved",
+        }
+    }
+}
+
+/// A median with its distribution-free 95% confidence interval: the order statistics
+/// at ranks `n/2 -+ 1.96 sqrt(n)/2` (the normal approximation of the binomial count of
+/// values below the median). `None` for no values.
+pub fn median_interval(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = median(&sorted)?;
+    let half_width = 1.96 * (n as f64).sqrt() / 2.0;
+    let half = n as f64 / 2.0;
+    // 1-based ranks, clamped to the sample.
+    let lower = ((half - half_width).round().max(1.0) as usize).min(n);
+    let upper = ((half + half_width).round() as usize + 1).clamp(1, n);
+    Some((sorted[lower - 1], median, sorted[upper - 1]))
+}
+
+/// The sampling noise of the difference of two medians: the half-widths of their 95%
+/// intervals combined in quadrature, on the scale `scale` maps values to.
+fn noise(a: &[f64], b: &[f64], scale: impl Fn(f64) -> f64) -> f64 {
+    let half = |v: &[f64]| {
+        median_interval(v).map_or(f64::INFINITY, |(lo, _, hi)| (scale(hi) - scale(lo)) / 2.0)
+    };
+    half(a).hypot(half(b))
+}
+
 /// One configuration's median first-minibatch kernel-gradient std in one layer, in
 /// both frameworks.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +88,9 @@ pub struct GradientAgreement {
     pub keras: f64,
     /// Runs behind each median: vanishing's, Keras'.
     pub runs: (usize, usize),
+    /// The relative difference that sampling alone makes likely (95%) at these
+    /// numbers of seeds: from the medians' intervals on a log scale.
+    pub noise: f64,
 }
 
 impl GradientAgreement {
@@ -39,7 +101,12 @@ impl GradientAgreement {
 
     /// Whether the medians agree within [`GRADIENT_TOLERANCE`].
     pub fn agrees(&self) -> bool {
-        self.relative_difference() <= GRADIENT_TOLERANCE
+        self.verdict() == Verdict::Agrees
+    }
+
+    /// The comparison's verdict, given the sampling noise.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self.relative_difference(), self.noise, GRADIENT_TOLERANCE)
     }
 }
 
@@ -54,6 +121,9 @@ pub struct AccuracyAgreement {
     pub keras: f64,
     /// Runs behind each median: vanishing's, Keras'.
     pub runs: (usize, usize),
+    /// The absolute difference that sampling alone makes likely (95%) at these
+    /// numbers of seeds.
+    pub noise: f64,
 }
 
 impl AccuracyAgreement {
@@ -64,7 +134,12 @@ impl AccuracyAgreement {
 
     /// Whether the medians agree within [`ACCURACY_TOLERANCE`].
     pub fn agrees(&self) -> bool {
-        self.difference().abs() <= ACCURACY_TOLERANCE
+        self.verdict() == Verdict::Agrees
+    }
+
+    /// The comparison's verdict, given the sampling noise.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self.difference().abs(), self.noise, ACCURACY_TOLERANCE)
     }
 }
 
@@ -80,10 +155,12 @@ pub struct Fidelity {
 }
 
 impl Fidelity {
-    /// Whether every median agrees within its tolerance.
-    pub fn agrees(&self) -> bool {
-        self.gradients.iter().all(GradientAgreement::agrees)
-            && self.accuracy.iter().all(AccuracyAgreement::agrees)
+    /// Every verdict, gradients first.
+    pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
+        self.gradients
+            .iter()
+            .map(GradientAgreement::verdict)
+            .chain(self.accuracy.iter().map(AccuracyAgreement::verdict))
     }
 }
 
@@ -177,6 +254,7 @@ pub fn fidelity(vanishing: &ExperimentTables, keras: &ExperimentTables) -> Fidel
                 vanishing: vm,
                 keras: km,
                 runs: (v.len(), k.len()),
+                noise: noise(v, k, |x| x),
             });
         }
         for (&(_, layer), v) in v_grads.range((label, i64::MIN)..=(label, i64::MAX)) {
@@ -189,6 +267,7 @@ pub fn fidelity(vanishing: &ExperimentTables, keras: &ExperimentTables) -> Fidel
                     vanishing: vm,
                     keras: km,
                     runs: (v.len(), k.len()),
+                    noise: noise(v, k, f64::ln).exp_m1(),
                 });
             }
         }
@@ -253,6 +332,27 @@ mod tests {
     }
 
     #[test]
+    fn median_intervals_narrow_with_more_seeds() {
+        let few: Vec<f64> = (0..20).map(f64::from).collect();
+        let many: Vec<f64> = (0..2000).map(|i| f64::from(i) / 100.0).collect();
+        // Ranks 6 and 15 of 20 (1-based): values 5 and 14, as the binomial gives.
+        assert_eq!(median_interval(&few), Some((5.0, 9.5, 14.0)));
+        let (lo, m, hi) = median_interval(&many).unwrap();
+        assert!((m - 9.995).abs() < 1e-12);
+        // About 1.96 * sqrt(2000) = 88 ranks of 0.01 wide.
+        assert!(
+            (0.8..1.0).contains(&(hi - lo)) && lo < m && m < hi,
+            "{lo} {hi}"
+        );
+        assert_eq!(median_interval(&[2.0]), Some((2.0, 2.0, 2.0)));
+        assert_eq!(median_interval(&[]), None);
+        // A clear difference with many seeds is a disagreement, not noise.
+        let shifted: Vec<f64> = many.iter().map(|v| v + 5.0).collect();
+        assert!(noise(&many, &shifted, |x| x) < 1.0);
+        assert_eq!(Verdict::of(5.0, 0.3, 1.0), Verdict::Disagrees);
+    }
+
+    #[test]
     fn compares_medians_at_initialization_per_layer() {
         let v = tables(
             "vanishing",
@@ -277,13 +377,18 @@ mod tests {
         assert!((f.accuracy[0].vanishing - 0.8).abs() < 1e-12);
         assert!((f.accuracy[0].keras - 0.7).abs() < 1e-12);
         assert!(!f.accuracy[0].agrees());
+        // Two and three seeds cannot tell 0.1 apart.
+        assert_eq!(f.accuracy[0].verdict(), Verdict::Unresolved);
         assert_eq!(f.gradients.len(), 2);
         assert_eq!((f.gradients[0].layer, f.gradients[0].runs), (1, (3, 2)));
         assert!((f.gradients[0].vanishing - 2.0).abs() < 1e-12);
         assert!((f.gradients[0].keras - 2.5).abs() < 1e-12);
         assert!((f.gradients[0].relative_difference() - 0.2).abs() < 1e-12);
         assert!(f.gradients[0].agrees() && f.gradients[1].agrees());
-        assert!(!f.agrees());
+        assert_eq!(
+            f.verdicts().collect::<Vec<_>>(),
+            [Verdict::Agrees, Verdict::Agrees, Verdict::Unresolved]
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ mod write;
 pub use error::AnalysisError;
 pub use fidelity::{
     ACCURACY_TOLERANCE, AccuracyAgreement, Fidelity, GRADIENT_TOLERANCE, GradientAgreement, KERAS,
-    fidelity, final_accuracies, initial_gradient_std, is_keras, keras_pairs, median,
+    Verdict, fidelity, final_accuracies, initial_gradient_std, is_keras, keras_pairs, median,
+    median_interval,
 };
 pub use read::{experiment_dirs, read_all, read_experiment};
 pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};

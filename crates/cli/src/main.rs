@@ -98,6 +98,12 @@ enum KerasCommand {
         #[arg(long, default_value = "data/keras")]
         out: PathBuf,
     },
+    /// Print the agreement of the medians over seeds, as Markdown.
+    Compare {
+        /// Folder of tables holding both frameworks' runs.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -153,6 +159,9 @@ fn execute(command: Command) -> anyhow::Result<String> {
                 .map(|i| format!("{}: {} runs -> {}\n", i.experiment, i.runs, i.dir.display()))
                 .collect())
         }
+        Command::Keras {
+            command: KerasCommand::Compare { data },
+        } => Ok(keras::compare(&data)?),
     }
 }
 

@@ -19,7 +19,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{
-    AnalysisError, ExperimentTables, accuracy_summary, read_all, vanishing_ratios,
+    ACCURACY_TOLERANCE, AnalysisError, ExperimentTables, GRADIENT_TOLERANCE, Verdict,
+    accuracy_summary, fidelity, final_accuracies, is_keras, keras_pairs, read_all,
+    vanishing_ratios,
 };
 
 use charts::Scale;
@@ -84,7 +86,15 @@ pub fn write_report(data_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportEr
 }
 
 /// The report page for the given experiments.
-pub fn render(experiments: &[ExperimentTables]) -> String {
+pub fn render(all: &[ExperimentTables]) -> String {
+    let pairs = keras_pairs(all);
+    // Experiments replayed in Keras are the material of the comparison, and appear in
+    // its section only; so do the Keras runs themselves.
+    let experiments: Vec<ExperimentTables> = all
+        .iter()
+        .filter(|e| !is_keras(e) && !pairs.iter().any(|(v, _)| std::ptr::eq(*v, *e)))
+        .cloned()
+        .collect();
     let mut page = Page::default();
     page.html(INTRO);
     page.html("<nav><h2>Contents</h2><ul><li><a href=\"#results\">Results at a glance</a></li>");
@@ -92,7 +102,10 @@ pub fn render(experiments: &[ExperimentTables]) -> String {
         "<li><a href=\"#side-by-side\">Activations and initializations side by side</a></li>",
     );
     page.html("<li><a href=\"#ratio\">The vanishing ratio</a></li>");
-    for e in experiments {
+    if !pairs.is_empty() {
+        page.html("<li><a href=\"#keras\">Keras vs vanishing</a></li>");
+    }
+    for e in &experiments {
         let _ = write!(
             page_body(&mut page),
             "<li><a href=\"#exp-{0}\">{0}</a></li>",
@@ -100,10 +113,13 @@ pub fn render(experiments: &[ExperimentTables]) -> String {
         );
     }
     page.html("</ul></nav>");
-    results(&mut page, experiments);
-    side_by_side(&mut page, experiments);
-    ratio(&mut page, experiments);
-    for e in experiments {
+    results(&mut page, &experiments);
+    side_by_side(&mut page, &experiments);
+    ratio(&mut page, &experiments);
+    if !pairs.is_empty() {
+        keras_section(&mut page, &pairs);
+    }
+    for e in &experiments {
         experiment(&mut page, e);
     }
     page.finish("vanishing: the vanishing gradient, reproduced")
@@ -390,6 +406,125 @@ fn ratio(page: &mut Page, experiments: &[ExperimentTables]) {
         &[("at initialization", at_init), ("after training", at_end)],
     );
     page.chart(&chart, "wide tall");
+}
+
+fn verdict_html(verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Disagrees => format!("<b>{}</b>", verdict.name()),
+        other => other.name().to_owned(),
+    }
+}
+
+/// The experiments run by both frameworks: medians side by side, with the verdict.
+fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables)]) {
+    page.html("<h2 id=\"keras\">Keras vs vanishing</h2>");
+    let _ = write!(
+        page_body(page),
+        "<p class=\"note\">The same configurations trained by Keras itself (through the \
+         project's Keras harness, on scikit-learn's data generators) and by vanishing, over \
+         many seeds each. The seeds do not give the same numbers in both (their random \
+         generators differ), so the comparison is of distributions: the median over seeds of \
+         each layer's kernel-gradient standard deviation on the first minibatch, before any \
+         update, should agree within {:.0}%, and the median final accuracy within {}. \
+         \"Sampling noise\" is the difference that chance alone makes likely (95%) at the \
+         numbers of seeds run; where it exceeds the tolerance and the medians differ by more \
+         than the tolerance, the verdict is \"unresolved\": more seeds are needed.</p>",
+        GRADIENT_TOLERANCE * 100.0,
+        ACCURACY_TOLERANCE
+    );
+    for (vanishing, keras) in pairs {
+        let f = fidelity(vanishing, keras);
+        let _ = write!(
+            page_body(page),
+            "<h3>{}</h3><p class=\"note\">vanishing {} against {}.</p>",
+            escape(&f.experiment),
+            escape(&vanishing.runs[0].framework_version),
+            escape(&keras.runs[0].framework_version)
+        );
+        page.html(
+            "<table><thead><tr><th>configuration</th><th>layer</th><th>vanishing</th>\
+             <th>Keras</th><th>difference</th><th>sampling noise</th><th>seeds</th>\
+             <th>agrees</th></tr></thead><tbody>",
+        );
+        let mut categories = Vec::new();
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for g in &f.gradients {
+            let _ = write!(
+                page_body(page),
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3e}</td>\
+                 <td class=\"num\">{:.3e}</td><td class=\"num\">{:+.1}%</td>\
+                 <td class=\"num\">&plusmn;{:.0}%</td><td class=\"num\">{} / {}</td>\
+                 <td>{}</td></tr>",
+                escape(&g.label),
+                g.layer,
+                g.vanishing,
+                g.keras,
+                (g.vanishing / g.keras - 1.0) * 100.0,
+                g.noise * 100.0,
+                g.runs.0,
+                g.runs.1,
+                verdict_html(g.verdict())
+            );
+            categories.push(format!("{} · layer {}", g.label, g.layer));
+            ours.push(g.vanishing);
+            theirs.push(g.keras);
+        }
+        page.html("</tbody></table>");
+        if !categories.is_empty() {
+            let height = (120 + 36 * categories.len()).max(300);
+            let chart = charts::log_bars(
+                "Kernel-gradient std at initialization, median over seeds",
+                "first minibatch, before any update; layer 1 is next to the input",
+                "std of dLoss/dW (log)",
+                &categories,
+                &[("vanishing", ours), ("Keras", theirs)],
+            );
+            page.html(&format!("<div style=\"--h:{height}px\">"));
+            page.chart(&chart, "wide tall");
+            page.html("</div>");
+        }
+        let (ours, theirs) = (final_accuracies(vanishing), final_accuracies(keras));
+        let mut categories = Vec::new();
+        let mut values = Vec::new();
+        page.html(
+            "<table><thead><tr><th>configuration</th><th>median accuracy, vanishing</th>\
+             <th>Keras</th><th>difference</th><th>sampling noise</th><th>seeds</th>\
+             <th>agrees</th></tr></thead><tbody>",
+        );
+        for a in &f.accuracy {
+            let _ = write!(
+                page_body(page),
+                "<tr><td>{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td>\
+                 <td class=\"num\">{:+.3}</td><td class=\"num\">&plusmn;{:.3}</td>\
+                 <td class=\"num\">{} / {}</td><td>{}</td></tr>",
+                escape(&a.label),
+                a.vanishing,
+                a.keras,
+                a.difference(),
+                a.noise,
+                a.runs.0,
+                a.runs.1,
+                verdict_html(a.verdict())
+            );
+            for (framework, runs) in [("vanishing", &ours), ("Keras", &theirs)] {
+                categories.push(format!("{} · {framework}", a.label));
+                values.push(runs.get(a.label.as_str()).cloned().unwrap_or_default());
+            }
+        }
+        page.html("</tbody></table>");
+        if !categories.is_empty() {
+            let height = (120 + 28 * categories.len()).max(300);
+            let chart = charts::accuracy_strip(
+                "Final training accuracy, one dot per seed, both frameworks",
+                "each configuration twice: trained by vanishing, then by Keras",
+                &categories,
+                &values,
+            );
+            page.html(&format!("<div style=\"--h:{height}px\">"));
+            page.chart(&chart, "wide tall");
+            page.html("</div>");
+        }
+    }
 }
 
 /// Every configuration of one experiment: the tutorial's plots.
