@@ -95,7 +95,7 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
 /// As [`load`].
 pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
     let source = Source { file, text };
-    let document = DeTable::parse(&text).map_err(|e| {
+    let document = DeTable::parse(text).map_err(|e| {
         source.error(
             e.span(),
             None,
