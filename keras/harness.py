@@ -202,17 +202,29 @@ def run_one(item: dict) -> dict:
     variables = model.trainable_variables
     opt.build(variables)
 
-    @tf.function
     def gradients(xb, yb):
         with tf.GradientTape() as tape:
             loss = loss_fn(yb, model(xb, training=True))
         return loss, tape.gradient(loss, variables)
 
-    @tf.function
     def train_step(xb, yb):
         loss, grads = gradients(xb, yb)
         opt.apply_gradients(zip(grads, variables))
         return loss
+
+    epochs = config["train"]["epochs"]
+    batch = min(config["train"]["batch_size"], len(x))
+    steps_per_epoch = -(-len(x) // batch)
+    if epochs * steps_per_epoch > 500:
+        # Compiling a graph costs about a second per function and model; it pays off
+        # only over many steps. One signature with a free batch size serves the full
+        # batches and the last, smaller one.
+        signature = [
+            tf.TensorSpec([None, x.shape[1]], floatx),
+            tf.TensorSpec([None, 1], floatx),
+        ]
+        gradients = tf.function(gradients, input_signature=signature)
+        train_step = tf.function(train_step, input_signature=signature)
 
     def evaluate(xs, ys):
         p = model(xs, training=False)
@@ -220,10 +232,7 @@ def run_one(item: dict) -> dict:
         accuracy = float(np.mean((p.numpy() > 0.5) == (ys > 0.5)))
         return loss, accuracy
 
-    epochs = config["train"]["epochs"]
-    batch = min(config["train"]["batch_size"], len(x))
     policy = config["record"]["every"]
-    steps_per_epoch = -(-len(x) // batch)
     shuffle = np.random.default_rng(seed)
     layer_records, metric_records = [], []
 
