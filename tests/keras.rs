@@ -195,7 +195,10 @@ fn report_and_comparison_set_keras_beside_vanishing() {
     // Every row of a Markdown table has its header's number of cells.
     for block in table.split("\n\n").filter(|b| b.starts_with('|')) {
         let cells: Vec<usize> = block.lines().map(|l| l.matches('|').count()).collect();
-        assert!(cells.iter().all(|&c| c == cells[0]), "ragged table:\n{block}");
+        assert!(
+            cells.iter().all(|&c| c == cells[0]),
+            "ragged table:\n{block}"
+        );
     }
 
     assert_success(&vanishing(&[
