@@ -68,6 +68,12 @@ fn the_fixture_was_made_from_the_current_plan() {
     }
 }
 
+/// Trains the fixture's experiment with vanishing into `data`.
+fn run_tiny(data: &Path) {
+    let toml = fixtures().join("tiny.toml");
+    assert_success(&vanishing(&["run", "-q", "--out", arg(data), arg(&toml)]));
+}
+
 /// Population standard deviation, as numpy's default.
 fn std(values: &[f64]) -> f64 {
     let mean = values.iter().sum::<f64>() / values.len() as f64;
@@ -168,13 +174,7 @@ fn report_and_comparison_set_keras_beside_vanishing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let reports = dir.path().join("reports");
-    assert_success(&vanishing(&[
-        "run",
-        "-q",
-        "--out",
-        arg(&data),
-        arg(&fixtures().join("tiny.toml")),
-    ]));
+    run_tiny(&data);
     assert_success(&vanishing(&[
         "keras",
         "import",
@@ -219,13 +219,7 @@ fn report_and_comparison_set_keras_beside_vanishing() {
 fn comparison_needs_keras_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    assert_success(&vanishing(&[
-        "run",
-        "-q",
-        "--out",
-        arg(&data),
-        arg(&fixtures().join("tiny.toml")),
-    ]));
+    run_tiny(&data);
     let output = vanishing(&["keras", "compare", "--data", arg(&data)]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no experiment imported from Keras"));

@@ -306,17 +306,9 @@ mod tests {
                         epoch: i64::from(step > 0),
                         step,
                         layer: layer as i64 + 1,
-                        layer_name: String::new(),
                         quantity: "weight_grad".to_owned(),
-                        mean: 0.0,
                         std: std * scale,
-                        abs_mean: 0.0,
-                        l2: 0.0,
-                        min: 0.0,
-                        max: 0.0,
-                        p02: 0.0,
-                        p98: 0.0,
-                        saturated_frac: None,
+                        ..HistoryRow::default()
                     });
                 }
             }

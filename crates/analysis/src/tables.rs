@@ -72,7 +72,7 @@ pub struct RunRow {
 }
 
 /// One row of `history.parquet`: statistics of one quantity of one layer at one step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HistoryRow {
     /// The run.
     pub run_id: String,

@@ -221,15 +221,20 @@ fn results(page: &mut Page, experiments: &[ExperimentTables]) {
         }
     }
     page.html("</tbody></table>");
-    let height = (120 + 28 * categories.len()).max(300);
     let chart = charts::accuracy_strip(
         "Final training accuracy, one dot per seed",
         "where a configuration lands depends on the seed; the spread is part of the result",
         &categories,
         &values,
     );
+    chart_by_rows(page, &chart, categories.len(), 28);
+}
+
+/// A full-width chart whose height grows with its number of category rows.
+fn chart_by_rows(page: &mut Page, chart: &charming::Chart, rows: usize, row_height: usize) {
+    let height = (120 + row_height * rows).max(300);
     page.html(&format!("<div style=\"--h:{height}px\">"));
-    page.chart(&chart, "wide tall");
+    page.chart(chart, "wide tall");
     page.html("</div>");
 }
 
@@ -471,7 +476,6 @@ fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables
         }
         page.html("</tbody></table>");
         if !categories.is_empty() {
-            let height = (120 + 36 * categories.len()).max(300);
             let chart = charts::log_bars(
                 "Kernel-gradient std at initialization, median over seeds",
                 "first minibatch, before any update; layer 1 is next to the input",
@@ -479,9 +483,7 @@ fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables
                 &categories,
                 &[("vanishing", ours), ("Keras", theirs)],
             );
-            page.html(&format!("<div style=\"--h:{height}px\">"));
-            page.chart(&chart, "wide tall");
-            page.html("</div>");
+            chart_by_rows(page, &chart, categories.len(), 36);
         }
         let (ours, theirs) = (final_accuracies(vanishing), final_accuracies(keras));
         let mut categories = Vec::new();
@@ -513,16 +515,13 @@ fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables
         }
         page.html("</tbody></table>");
         if !categories.is_empty() {
-            let height = (120 + 28 * categories.len()).max(300);
             let chart = charts::accuracy_strip(
                 "Final training accuracy, one dot per seed, both frameworks",
                 "each configuration twice: trained by vanishing, then by Keras",
                 &categories,
                 &values,
             );
-            page.html(&format!("<div style=\"--h:{height}px\">"));
-            page.chart(&chart, "wide tall");
-            page.html("</div>");
+            chart_by_rows(page, &chart, categories.len(), 28);
         }
     }
 }
@@ -723,15 +722,8 @@ mod tests {
                             "hidden1".into()
                         },
                         quantity: "weight_grad".into(),
-                        mean: 0.0,
                         std: 0.1 * layer as f64,
-                        abs_mean: 0.0,
-                        l2: 0.0,
-                        min: 0.0,
-                        max: 0.0,
-                        p02: 0.0,
-                        p98: 0.0,
-                        saturated_frac: None,
+                        ..HistoryRow::default()
                     });
                 }
                 metrics.push(MetricRow {

@@ -155,15 +155,8 @@ mod tests {
             layer,
             layer_name: format!("hidden{layer}"),
             quantity: "weight_grad".to_owned(),
-            mean: 0.0,
             std,
-            abs_mean: 0.0,
-            l2: 0.0,
-            min: 0.0,
-            max: 0.0,
-            p02: 0.0,
-            p98: 0.0,
-            saturated_frac: None,
+            ..HistoryRow::default()
         }
     }
 
