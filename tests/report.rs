@@ -317,10 +317,37 @@ fn every_chart_renders_in_a_real_browser() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let (_, out) = make_report(tmp.path());
+    let data = make_data(tmp.path());
+    // Over 3,000 dots in one chart (the accuracy strip) used to switch ECharts to
+    // progressive rendering, which never finishes under headless virtual time.
+    let many = tmp.path().join("many-seeds.toml");
+    fs::write(
+        &many,
+        "name = \"many-seeds\"\nseeds = { count = 3100 }\n[data]\nn_samples = 8\n\
+         [model]\nhidden = [2]\nactivation = \"tanh\"\n[record]\nboundary_grid = 2\n",
+    )
+    .unwrap();
+    let (data, out) = (data.to_str().unwrap(), tmp.path().join("reports"));
+    assert_success(&vanishing(&[
+        "run",
+        "-q",
+        "--out",
+        data,
+        many.to_str().unwrap(),
+    ]));
+    assert_success(&vanishing(&[
+        "report",
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     let page = out.join("index.html");
     let profile = tmp.path().join("chromium-profile");
-    let output = Command::new(&chromium)
+    // The DOM goes to a file, and the browser gets a deadline: a page whose scripts
+    // never settle must fail the test, not hang it.
+    let dom_file = tmp.path().join("dom.html");
+    let mut child = Command::new(&chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -334,14 +361,24 @@ fn every_chart_renders_in_a_real_browser() {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(fs::File::create(&dom_file).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
         .expect("Chromium starts");
-    assert!(
-        output.status.success(),
-        "Chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Chromium did not finish rendering the report within 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "Chromium failed: {status}");
+    let dom = fs::read_to_string(&dom_file).unwrap();
     let html = fs::read_to_string(&page).unwrap();
     let (containers, _) = chart_ids(&html);
     assert!(!containers.is_empty());

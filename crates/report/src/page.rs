@@ -82,7 +82,13 @@ impl Page {
       option.animation = false;
       // A band stacks (max - min) on min; stack every sign together, or a band whose
       // minimum is negative would be drawn from zero.
-      (option.series || []).forEach(function (s) {{ if (s.stack) {{ s.stackStrategy = "all"; }} }});
+      // Draw every series in one pass: above a few thousand points ECharts otherwise
+      // renders in animation frames (progressively), which a static page gains nothing
+      // from and which never completes in a headless browser with virtual time.
+      (option.series || []).forEach(function (s) {{
+        if (s.stack) {{ s.stackStrategy = "all"; }}
+        s.progressive = 0;
+      }});
       var chart = echarts.init(document.getElementById(id), null, {{ renderer: "canvas" }});
       chart.setOption(option);
       window.addEventListener("resize", function () {{ chart.resize(); }});
