@@ -211,8 +211,10 @@ fn report_and_comparison_set_keras_beside_vanishing() {
     let html = fs::read_to_string(reports.join("index.html")).unwrap();
     assert!(html.contains("<h2 id=\"keras\">Keras vs vanishing</h2>"));
     assert!(html.contains("keras 3."), "the Keras versions are named");
-    // The compared experiment appears in the comparison only, not as a section of its own.
+    // The compared experiment appears in the comparison only, not as a section of its
+    // own, and with nothing else to show the overview sections are left out.
     assert!(!html.contains("id=\"exp-tiny\""));
+    assert!(!html.contains("id=\"results\""));
 }
 
 #[test]

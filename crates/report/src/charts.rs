@@ -340,6 +340,45 @@ pub(crate) fn log_bars(
     chart
 }
 
+/// Dots on a log axis: one row per category, one dot per series. Unlike bars, whose
+/// length on a log axis depends on where the axis starts, a dot only says its value,
+/// which is what a side-by-side of two frameworks needs.
+pub(crate) fn log_dots(
+    text: &str,
+    subtext: &str,
+    x_name: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+) -> Chart {
+    let x_axis = Axis::new()
+        .type_(AxisType::Log)
+        .name(x_name)
+        .name_location(NameLocation::Middle)
+        .name_gap(28);
+    let mut chart = by_category(text, subtext, Trigger::Item, 80, x_axis, categories)
+        .legend(Legend::new().top(44));
+    for (i, (name, values)) in series.iter().enumerate() {
+        let data: Vec<Vec<f64>> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite() && **v > 0.0)
+            .map(|(row, &v)| vec![sig(v), row as f64])
+            .collect();
+        chart = chart.series(
+            Scatter::new()
+                .name(*name)
+                .symbol_size(10)
+                .item_style(
+                    ItemStyle::new()
+                        .color(PALETTE[i % PALETTE.len()])
+                        .opacity(0.8),
+                )
+                .data(data),
+        );
+    }
+    chart
+}
+
 /// Each seed's final accuracy per configuration, as dots on a shared axis.
 pub(crate) fn accuracy_strip(
     text: &str,

@@ -97,11 +97,16 @@ pub fn render(all: &[ExperimentTables]) -> String {
         .collect();
     let mut page = Page::default();
     page.html(INTRO);
-    page.html("<nav><h2>Contents</h2><ul><li><a href=\"#results\">Results at a glance</a></li>");
-    page.html(
-        "<li><a href=\"#side-by-side\">Activations and initializations side by side</a></li>",
-    );
-    page.html("<li><a href=\"#ratio\">The vanishing ratio</a></li>");
+    page.html("<nav><h2>Contents</h2><ul>");
+    // With nothing but compared experiments, the overview sections would be empty.
+    let overview = !experiments.is_empty();
+    if overview {
+        page.html("<li><a href=\"#results\">Results at a glance</a></li>");
+        page.html(
+            "<li><a href=\"#side-by-side\">Activations and initializations side by side</a></li>",
+        );
+        page.html("<li><a href=\"#ratio\">The vanishing ratio</a></li>");
+    }
     if !pairs.is_empty() {
         page.html("<li><a href=\"#keras\">Keras vs vanishing</a></li>");
     }
@@ -113,9 +118,11 @@ pub fn render(all: &[ExperimentTables]) -> String {
         );
     }
     page.html("</ul></nav>");
-    results(&mut page, &experiments);
-    side_by_side(&mut page, &experiments);
-    ratio(&mut page, &experiments);
+    if overview {
+        results(&mut page, &experiments);
+        side_by_side(&mut page, &experiments);
+        ratio(&mut page, &experiments);
+    }
     if !pairs.is_empty() {
         keras_section(&mut page, &pairs);
     }
@@ -476,14 +483,14 @@ fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables
         }
         page.html("</tbody></table>");
         if !categories.is_empty() {
-            let chart = charts::log_bars(
+            let chart = charts::log_dots(
                 "Kernel-gradient std at initialization, median over seeds",
                 "first minibatch, before any update; layer 1 is next to the input",
                 "std of dLoss/dW (log)",
                 &categories,
                 &[("vanishing", ours), ("Keras", theirs)],
             );
-            chart_by_rows(page, &chart, categories.len(), 36);
+            chart_by_rows(page, &chart, categories.len(), 22);
         }
         let (ours, theirs) = (final_accuracies(vanishing), final_accuracies(keras));
         let mut categories = Vec::new();

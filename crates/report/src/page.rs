@@ -116,6 +116,7 @@ nav ul { columns: 2; }
 .grid.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
 .chart { height: 340px; border: 1px solid #eee; border-radius: 4px; }
 .chart.wide { height: 420px; }
+.chart.tall { height: var(--h, 420px); }
 .chart.square { height: 380px; }
 .placeholder { height: 380px; border: 1px dashed #ddd; border-radius: 4px; display: flex; align-items: center; justify-content: center; }
 table { border-collapse: collapse; margin: 12px 0; font-variant-numeric: tabular-nums; }
