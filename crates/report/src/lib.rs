@@ -90,10 +90,9 @@ pub fn render(all: &[ExperimentTables]) -> String {
     let pairs = keras_pairs(all);
     // Experiments replayed in Keras are the material of the comparison, and appear in
     // its section only; so do the Keras runs themselves.
-    let experiments: Vec<ExperimentTables> = all
+    let experiments: Vec<&ExperimentTables> = all
         .iter()
         .filter(|e| !is_keras(e) && !pairs.iter().any(|(v, _)| std::ptr::eq(*v, *e)))
-        .cloned()
         .collect();
     let mut page = Page::default();
     page.html(INTRO);
@@ -126,7 +125,7 @@ pub fn render(all: &[ExperimentTables]) -> String {
     if !pairs.is_empty() {
         keras_section(&mut page, &pairs);
     }
-    for e in &experiments {
+    for &e in &experiments {
         experiment(&mut page, e);
     }
     page.finish("vanishing: the vanishing gradient, reproduced")
@@ -166,7 +165,7 @@ the mean over seeds and the shaded band spans the lowest to the highest seed.</p
 "#;
 
 /// The table of final accuracies beside the tutorial's numbers, and each seed's result.
-fn results(page: &mut Page, experiments: &[ExperimentTables]) {
+fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
     page.html("<h2 id=\"results\">Results at a glance</h2>");
     page.html(
         "<p class=\"note\">Final loss and accuracy on the training data after training, \
@@ -247,7 +246,7 @@ fn chart_by_rows(page: &mut Page, chart: &charming::Chart, rows: usize, row_heig
 
 /// Configurations of single-configuration experiments that differ only in activation
 /// and initialization, drawn as small multiples with shared axes.
-fn side_by_side(page: &mut Page, experiments: &[ExperimentTables]) {
+fn side_by_side(page: &mut Page, experiments: &[&ExperimentTables]) {
     page.html("<h2 id=\"side-by-side\">Activations and initializations side by side</h2>");
     page.html(
         "<p class=\"note\">Each row compares networks that differ only in their activation \
@@ -389,7 +388,7 @@ fn shared_linear(all: &[Vec<Band>]) -> Scale {
 }
 
 /// The first layer's gradient spread relative to the last layer's, per configuration.
-fn ratio(page: &mut Page, experiments: &[ExperimentTables]) {
+fn ratio(page: &mut Page, experiments: &[&ExperimentTables]) {
     page.html("<h2 id=\"ratio\">The vanishing ratio</h2>");
     page.html(
         "<p class=\"note\">The standard deviation of the first layer's weight gradient divided \
