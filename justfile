@@ -39,9 +39,9 @@ doc:
 ci:
     bash .ci/run
 
-# Trains the tutorial's configurations in vanishing and in Keras itself (TensorFlow CPU
-# in a git-ignored virtual environment), imports Keras' runs into data/keras/, rewrites
-# the report and prints how well the medians agree. See docs/fidelity.md.
+# TensorFlow CPU goes into a git-ignored virtual environment; Keras' runs are imported
+# into data/keras/ and the report is rewritten. See docs/fidelity.md.
+# Trains the tutorial's configurations in vanishing and Keras and compares them.
 compare-keras seeds="20" init_seeds="500" jobs="2":
     python3 -m venv .venv-keras
     .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
@@ -56,3 +56,9 @@ compare-keras seeds="20" init_seeds="500" jobs="2":
     target/release/vanishing keras import target/keras/runs --out data/keras
     target/release/vanishing report
     target/release/vanishing keras compare | tee target/keras/agreement.md
+
+# See docs/performance.md for what is measured and how.
+# Runs the benchmarks (divan) and saves their table in target/bench/results.txt.
+bench:
+    mkdir -p target/bench
+    cargo bench -p vanishing-core --bench wide -p vanishing-train --bench training 2>&1 | tee target/bench/results.txt
