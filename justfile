@@ -62,3 +62,11 @@ compare-keras seeds="20" init_seeds="500" jobs="2":
 bench:
     mkdir -p target/bench
     cargo bench -p vanishing-core --bench wide -p vanishing-train --bench training 2>&1 | tee target/bench/results.txt
+
+# Uses the Keras harness' virtual environment (made here if missing).
+# Times the tutorial's Keras `fit` beside vanishing on this machine and prints the ratio.
+bench-keras:
+    python3 -m venv .venv-keras
+    .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
+    cargo build --release -p vanishing
+    .venv-keras/bin/python keras/bench_fit.py --vanishing target/release/vanishing
