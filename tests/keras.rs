@@ -211,6 +211,9 @@ fn report_and_comparison_set_keras_beside_vanishing() {
     let html = fs::read_to_string(reports.join("index.html")).unwrap();
     assert!(html.contains("<h2 id=\"keras\">Keras vs vanishing</h2>"));
     assert!(html.contains("keras 3."), "the Keras versions are named");
+    // The same agreement tables as the Markdown, drawn as HTML.
+    assert!(html.contains("<th>sampling noise</th>"));
+    assert!(html.contains("<td>tiny</td><td class=\"num\">1</td>"));
     // The compared experiment appears in the comparison only, not as a section of its
     // own, and with nothing else to show the overview sections are left out.
     assert!(!html.contains("id=\"exp-tiny\""));

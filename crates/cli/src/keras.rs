@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use vanishing_analysis::{
-    RunMeta, RunResult, Verdict, fidelity, keras_pairs, read_all, write_experiment,
-};
+use vanishing_analysis::{RunMeta, RunResult, read_all, write_experiment};
 use vanishing_data::{Dataset, Split as DataSplit};
 use vanishing_train::{History, LayerRecord, MetricRecord, Quantity, RunOutcome, Split, Stats};
 
@@ -318,28 +316,9 @@ pub fn import(dir: &Path, out: &Path) -> anyhow::Result<Vec<Imported>> {
     Ok(imported)
 }
 
-/// A Markdown table: a header row, a rule, and the rows.
-fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-    let header: Vec<String> = header.iter().map(|&h| h.to_owned()).collect();
-    let rule: Vec<String> = header.iter().map(|_| "---".to_owned()).collect();
-    let mut out = line(&header) + &line(&rule);
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
-}
-
-fn verdict(verdict: Verdict) -> String {
-    match verdict {
-        Verdict::Disagrees => format!("**{}**", verdict.name()),
-        other => other.name().to_owned(),
-    }
-}
-
 /// The agreement of every experiment found in both frameworks under `data`, as
-/// Markdown: per experiment, the median first-minibatch kernel-gradient std per layer
-/// and the median final accuracy, with a verdict against the tolerances.
+/// Markdown (the report's tables): per experiment, the median first-minibatch
+/// kernel-gradient std per layer and the median final accuracy, with their verdicts.
 ///
 /// # Errors
 /// [`BadInput`] if the tables cannot be read or no experiment has a Keras twin.
@@ -347,101 +326,10 @@ pub fn compare(data: &Path) -> Result<String, BadInput> {
     let all = read_all(data).map_err(|e| BadInput {
         problems: vec![e.to_string()],
     })?;
-    let pairs = keras_pairs(&all);
-    if pairs.is_empty() {
-        return Err(crate::runner::bad_path(
+    vanishing_report::agreement_markdown(&all).ok_or_else(|| {
+        crate::runner::bad_path(
             data,
             "no experiment imported from Keras with a vanishing twin; run `just compare-keras`",
-        ));
-    }
-    let mut out = String::new();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (vanishing, keras) in pairs {
-        let f = fidelity(vanishing, keras);
-        let versions = &keras.runs[0].framework_version;
-        out.push_str(&format!(
-            "## {}\n\nvanishing {} vs {versions}\n\n",
-            f.experiment, vanishing.runs[0].framework_version
-        ));
-        out.push_str(&format!(
-            "Kernel-gradient std of the first minibatch at initialization, median over seeds \
-             (agreement: within {:.0}%; sampling noise: the difference that chance alone makes \
-             likely at these numbers of seeds, 95%):\n\n",
-            vanishing_analysis::GRADIENT_TOLERANCE * 100.0
-        ));
-        let rows: Vec<Vec<String>> = f
-            .gradients
-            .iter()
-            .map(|g| {
-                vec![
-                    g.label.clone(),
-                    g.layer.to_string(),
-                    format!("{:.3e}", g.vanishing),
-                    format!("{:.3e}", g.keras),
-                    format!("{:+.1}%", (g.vanishing / g.keras - 1.0) * 100.0),
-                    format!("±{:.0}%", g.noise * 100.0),
-                    format!("{} / {}", g.runs.0, g.runs.1),
-                    verdict(g.verdict()),
-                ]
-            })
-            .collect();
-        out.push_str(&markdown_table(
-            &[
-                "configuration",
-                "layer",
-                "vanishing",
-                "keras",
-                "difference",
-                "sampling noise",
-                "seeds",
-                "agrees",
-            ],
-            &rows,
-        ));
-        out.push_str(&format!(
-            "\nFinal training accuracy, median over seeds (agreement: within {}):\n\n",
-            vanishing_analysis::ACCURACY_TOLERANCE
-        ));
-        let rows: Vec<Vec<String>> = f
-            .accuracy
-            .iter()
-            .map(|a| {
-                vec![
-                    a.label.clone(),
-                    format!("{:.3}", a.vanishing),
-                    format!("{:.3}", a.keras),
-                    format!("{:+.3}", a.difference()),
-                    format!("±{:.3}", a.noise),
-                    format!("{} / {}", a.runs.0, a.runs.1),
-                    verdict(a.verdict()),
-                ]
-            })
-            .collect();
-        out.push_str(&markdown_table(
-            &[
-                "configuration",
-                "vanishing",
-                "keras",
-                "difference",
-                "sampling noise",
-                "seeds",
-                "agrees",
-            ],
-            &rows,
-        ));
-        out.push('\n');
-        for v in f.verdicts() {
-            *counts.entry(v.name()).or_insert(0_usize) += 1;
-        }
-    }
-    let count = |v: Verdict| counts.get(v.name()).copied().unwrap_or(0);
-    out.push_str(&format!(
-        "{} medians agree within tolerance, {} disagree beyond it and beyond sampling noise, \
-         {} differ by more than the tolerance with too few seeds to tell (\"unresolved\": \
-         the sampling noise alone exceeds the tolerance).\n",
-        count(Verdict::Agrees),
-        count(Verdict::Disagrees),
-        count(Verdict::Unresolved)
-    ));
-    Ok(out)
+        )
+    })
 }

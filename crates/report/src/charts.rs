@@ -314,6 +314,22 @@ fn by_category(
         )
 }
 
+/// One row per category against a log axis, with a legend for several series.
+fn log_by_category(
+    text: &str,
+    subtext: &str,
+    trigger: Trigger,
+    x_name: &str,
+    categories: &[String],
+) -> Chart {
+    let x_axis = Axis::new()
+        .type_(AxisType::Log)
+        .name(x_name)
+        .name_location(NameLocation::Middle)
+        .name_gap(28);
+    by_category(text, subtext, trigger, 80, x_axis, categories).legend(Legend::new().top(44))
+}
+
 /// Horizontal bars on a log axis: one category per configuration, one bar per series.
 pub(crate) fn log_bars(
     text: &str,
@@ -322,13 +338,7 @@ pub(crate) fn log_bars(
     categories: &[String],
     series: &[(&str, Vec<f64>)],
 ) -> Chart {
-    let x_axis = Axis::new()
-        .type_(AxisType::Log)
-        .name(x_name)
-        .name_location(NameLocation::Middle)
-        .name_gap(28);
-    let mut chart = by_category(text, subtext, Trigger::Axis, 80, x_axis, categories)
-        .legend(Legend::new().top(44));
+    let mut chart = log_by_category(text, subtext, Trigger::Axis, x_name, categories);
     for (i, (name, values)) in series.iter().enumerate() {
         chart = chart.series(
             Bar::new()
@@ -350,13 +360,7 @@ pub(crate) fn log_dots(
     categories: &[String],
     series: &[(&str, Vec<f64>)],
 ) -> Chart {
-    let x_axis = Axis::new()
-        .type_(AxisType::Log)
-        .name(x_name)
-        .name_location(NameLocation::Middle)
-        .name_gap(28);
-    let mut chart = by_category(text, subtext, Trigger::Item, 80, x_axis, categories)
-        .legend(Legend::new().top(44));
+    let mut chart = log_by_category(text, subtext, Trigger::Item, x_name, categories);
     for (i, (name, values)) in series.iter().enumerate() {
         let data: Vec<Vec<f64>> = values
             .iter()

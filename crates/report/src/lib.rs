@@ -10,6 +10,7 @@
 //! experiments the comparisons the tutorial argues from. Failures are [`ReportError`]s.
 //! This crate never trains and reads nothing but the tables.
 
+mod agreement;
 mod charts;
 mod page;
 mod series;
@@ -19,11 +20,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{
-    ACCURACY_TOLERANCE, AnalysisError, ExperimentTables, GRADIENT_TOLERANCE, Verdict,
-    accuracy_summary, fidelity, final_accuracies, is_keras, keras_pairs, read_all,
-    vanishing_ratios,
+    AnalysisError, ExperimentTables, Verdict, accuracy_summary, fidelity, final_accuracies,
+    is_keras, keras_pairs, read_all, vanishing_ratios,
 };
 
+use agreement::TextTable;
+pub use agreement::agreement_markdown;
 use charts::Scale;
 use page::{Page, escape};
 use series::{Band, Config, configs, layer_bands, metric_bands};
@@ -419,107 +421,90 @@ fn ratio(page: &mut Page, experiments: &[&ExperimentTables]) {
     page.chart(&chart, "wide tall");
 }
 
-fn verdict_html(verdict: Verdict) -> String {
-    match verdict {
-        Verdict::Disagrees => format!("<b>{}</b>", verdict.name()),
-        other => other.name().to_owned(),
+/// A table of text cells as HTML: numbers right-aligned, a disagreement in bold.
+fn html_table(page: &mut Page, table: &TextTable) {
+    page.html("<table><thead><tr>");
+    for h in table.headers {
+        let _ = write!(page_body(page), "<th>{}</th>", escape(h));
     }
+    page.html("</tr></thead><tbody>");
+    for (row, verdict) in table.rows.iter().zip(&table.verdicts) {
+        page.html("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let cell = escape(cell);
+            if i == 0 {
+                let _ = write!(page_body(page), "<td>{cell}</td>");
+            } else if i + 1 == row.len() {
+                let bold = *verdict == Verdict::Disagrees;
+                let (open, close) = if bold { ("<b>", "</b>") } else { ("", "") };
+                let _ = write!(page_body(page), "<td>{open}{cell}{close}</td>");
+            } else {
+                let _ = write!(page_body(page), "<td class=\"num\">{cell}</td>");
+            }
+        }
+        page.html("</tr>");
+    }
+    page.html("</tbody></table>");
 }
 
 /// The experiments run by both frameworks: medians side by side, with the verdict.
 fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &ExperimentTables)]) {
     page.html("<h2 id=\"keras\">Keras vs vanishing</h2>");
-    let _ = write!(
-        page_body(page),
+    page.html(
         "<p class=\"note\">The same configurations trained by Keras itself (through the \
          project's Keras harness, on scikit-learn's data generators) and by vanishing, over \
          many seeds each. The seeds do not give the same numbers in both (their random \
-         generators differ), so the comparison is of distributions: the median over seeds of \
-         each layer's kernel-gradient standard deviation on the first minibatch, before any \
-         update, should agree within {:.0}%, and the median final accuracy within {}. \
-         \"Sampling noise\" is the difference that chance alone makes likely (95%) at the \
-         numbers of seeds run; where it exceeds the tolerance and the medians differ by more \
-         than the tolerance, the verdict is \"unresolved\": more seeds are needed.</p>",
-        GRADIENT_TOLERANCE * 100.0,
-        ACCURACY_TOLERANCE
+         generators differ), so the comparison is of distributions. Where the medians differ \
+         by more than the tolerance while the sampling noise exceeds it too, the verdict is \
+         \"unresolved\": more seeds are needed.</p>",
     );
     for (vanishing, keras) in pairs {
         let f = fidelity(vanishing, keras);
         let _ = write!(
             page_body(page),
-            "<h3>{}</h3><p class=\"note\">vanishing {} against {}.</p>",
+            "<h3>{}</h3><p class=\"note\">vanishing {} against {}.</p><p class=\"note\">{}.</p>",
             escape(&f.experiment),
             escape(&vanishing.runs[0].framework_version),
-            escape(&keras.runs[0].framework_version)
+            escape(&keras.runs[0].framework_version),
+            escape(&agreement::gradient_caption()),
         );
-        page.html(
-            "<table><thead><tr><th>configuration</th><th>layer</th><th>vanishing</th>\
-             <th>Keras</th><th>difference</th><th>sampling noise</th><th>seeds</th>\
-             <th>agrees</th></tr></thead><tbody>",
-        );
-        let mut categories = Vec::new();
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for g in &f.gradients {
-            let _ = write!(
-                page_body(page),
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3e}</td>\
-                 <td class=\"num\">{:.3e}</td><td class=\"num\">{:+.1}%</td>\
-                 <td class=\"num\">&plusmn;{:.0}%</td><td class=\"num\">{} / {}</td>\
-                 <td>{}</td></tr>",
-                escape(&g.label),
-                g.layer,
-                g.vanishing,
-                g.keras,
-                (g.vanishing / g.keras - 1.0) * 100.0,
-                g.noise * 100.0,
-                g.runs.0,
-                g.runs.1,
-                verdict_html(g.verdict())
-            );
-            categories.push(format!("{} · layer {}", g.label, g.layer));
-            ours.push(g.vanishing);
-            theirs.push(g.keras);
-        }
-        page.html("</tbody></table>");
-        if !categories.is_empty() {
+        html_table(page, &agreement::gradient_table(&f));
+        if !f.gradients.is_empty() {
+            let categories: Vec<String> = f
+                .gradients
+                .iter()
+                .map(|g| format!("{} · layer {}", g.label, g.layer))
+                .collect();
             let chart = charts::log_dots(
                 "Kernel-gradient std at initialization, median over seeds",
                 "first minibatch, before any update; layer 1 is next to the input",
                 "std of dLoss/dW (log)",
                 &categories,
-                &[("vanishing", ours), ("Keras", theirs)],
+                &[
+                    (
+                        "vanishing",
+                        f.gradients.iter().map(|g| g.vanishing).collect(),
+                    ),
+                    ("Keras", f.gradients.iter().map(|g| g.keras).collect()),
+                ],
             );
             chart_by_rows(page, &chart, categories.len(), 22);
         }
+        let _ = write!(
+            page_body(page),
+            "<p class=\"note\">{}.</p>",
+            escape(&agreement::accuracy_caption())
+        );
+        html_table(page, &agreement::accuracy_table(&f));
         let (ours, theirs) = (final_accuracies(vanishing), final_accuracies(keras));
         let mut categories = Vec::new();
         let mut values = Vec::new();
-        page.html(
-            "<table><thead><tr><th>configuration</th><th>median accuracy, vanishing</th>\
-             <th>Keras</th><th>difference</th><th>sampling noise</th><th>seeds</th>\
-             <th>agrees</th></tr></thead><tbody>",
-        );
         for a in &f.accuracy {
-            let _ = write!(
-                page_body(page),
-                "<tr><td>{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td>\
-                 <td class=\"num\">{:+.3}</td><td class=\"num\">&plusmn;{:.3}</td>\
-                 <td class=\"num\">{} / {}</td><td>{}</td></tr>",
-                escape(&a.label),
-                a.vanishing,
-                a.keras,
-                a.difference(),
-                a.noise,
-                a.runs.0,
-                a.runs.1,
-                verdict_html(a.verdict())
-            );
             for (framework, runs) in [("vanishing", &ours), ("Keras", &theirs)] {
                 categories.push(format!("{} · {framework}", a.label));
                 values.push(runs.get(a.label.as_str()).cloned().unwrap_or_default());
             }
         }
-        page.html("</tbody></table>");
         if !categories.is_empty() {
             let chart = charts::accuracy_strip(
                 "Final training accuracy, one dot per seed, both frameworks",
