@@ -14,6 +14,7 @@
 
 mod activation;
 mod error;
+mod fast_math;
 mod init;
 pub mod kernels;
 mod loss;

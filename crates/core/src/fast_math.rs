@@ -1,0 +1,146 @@
+//! Single-precision `exp` and `tanh` written so that a loop over a slice vectorizes.
+//!
+//! The C library's `expf` and `tanhf` are correctly rounded or nearly so, but they are
+//! opaque calls with branches, one value at a time; in the tutorial's network they took
+//! about 70% of a training run. These forms use only arithmetic, bit casts and
+//! selects, so the compiler turns a loop over them into vector code, and every value is
+//! computed the same way whether it lands in a vector lane or in the scalar tail: the
+//! results do not depend on the slice's length or alignment.
+//!
+//! Accuracy, measured against `f64` references by the tests below over every 17th
+//! `f32` in the relevant range: both [`exp`] and [`tanh`] are within 1 ulp of the
+//! correctly rounded result. [`exp`] flushes results below `f32::MIN_POSITIVE` (inputs
+//! below about -87.34) to zero, an absolute error under 1.2e-38, and returns infinity
+//! above 88.37 (where the true value is within 25% of `f32::MAX`); the core only ever
+//! calls it on inputs of at most zero. NaN stays NaN and infinities map to their
+//! limits.
+//!
+//! The method is the one of Cephes' `expf` and `tanhf`: `e^x = 2^n e^r` with
+//! `n = round(x / ln 2)`, `r` reduced in two steps (Cody and Waite) to
+//! `|r| <= ln(2) / 2`, and `e^r` from a degree-6 polynomial; `tanh x` from an odd
+//! polynomial below `|x| = 0.625` and from `(1 - e^{-2|x|}) / (1 + e^{-2|x|})` above,
+//! where that quotient loses no digits.
+
+/// Adding and subtracting 1.5 * 2^23 rounds an `f32` of magnitude below 2^22 to the
+/// nearest integer, and leaves that integer in the low bits of the sum's mantissa.
+const ROUNDER: f32 = 12_582_912.0;
+/// `ln(f32::MIN_POSITIVE)`: below it `e^x` is not a normal number.
+const MIN_INPUT: f32 = -87.336_54;
+/// `ln(f32::MAX)`, rounded down so that `2^n` stays finite.
+const MAX_INPUT: f32 = 88.376_26;
+/// `ln 2` split into a part with few mantissa bits (so `n * LN2_HI` is exact) and the
+/// rest.
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
+/// `e^x`, within 1 ulp for normal results (see the module's documentation).
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    // `clamp` passes NaN through unchanged.
+    let xc = x.clamp(MIN_INPUT, MAX_INPUT);
+    let t = xc * std::f32::consts::LOG2_E + ROUNDER;
+    let n = t - ROUNDER;
+    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let er = p * (r * r) + r + 1.0;
+    // The integer n sits in the low bits of t; 2^n is that plus the exponent bias,
+    // shifted into the exponent field.
+    let n_bits = t.to_bits().wrapping_sub(ROUNDER.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    let y = er * scale;
+    if x < MIN_INPUT {
+        0.0
+    } else if x > MAX_INPUT {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// `tanh x`, within 1 ulp (see the module's documentation).
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    let ax = x.abs();
+    let z = x * x;
+    let near_zero =
+        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+            - 3.333_328e-1)
+            * z
+            * x
+            + x;
+    let e = exp(-2.0 * ax);
+    let far = ((1.0 - e) / (1.0 + e)).copysign(x);
+    if ax < 0.625 { near_zero } else { far }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place between `got` and the correctly rounded
+    /// `f32` of `exact`.
+    fn ulps(got: f32, exact: f64) -> u32 {
+        let want = exact as f32;
+        let key = |v: f32| {
+            let b = v.to_bits() as i32;
+            if b < 0 { i32::MIN - b } else { b }
+        };
+        key(got).abs_diff(key(want))
+    }
+
+    /// Every `stride`-th `f32` between `lo` and `hi` (by bit pattern, both signs).
+    fn sweep(lo: f32, hi: f32, stride: u32) -> impl Iterator<Item = f32> {
+        let positive = (0..=hi.to_bits())
+            .step_by(stride as usize)
+            .map(f32::from_bits);
+        let negative = (0..=(-lo).to_bits())
+            .step_by(stride as usize)
+            .map(|b| -f32::from_bits(b));
+        positive
+            .chain(negative)
+            .filter(move |v| (lo..=hi).contains(v))
+    }
+
+    #[test]
+    fn exp_is_within_one_ulp_for_normal_results() {
+        let mut worst = (0, 0.0);
+        for x in sweep(MIN_INPUT, MAX_INPUT, 17) {
+            let err = ulps(exp(x), f64::from(x).exp());
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        }
+        assert!(worst.0 <= 1, "exp: {} ulp at {}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn tanh_is_within_two_ulp() {
+        let mut worst = (0, 0.0);
+        for x in sweep(-12.0, 12.0, 17) {
+            let err = ulps(tanh(x), f64::from(x).tanh());
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        }
+        assert!(worst.0 <= 1, "tanh: {} ulp at {}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn special_values() {
+        assert!(exp(f32::NAN).is_nan() && tanh(f32::NAN).is_nan());
+        assert_eq!(exp(f32::NEG_INFINITY).to_bits(), 0.0_f32.to_bits());
+        assert_eq!(exp(-100.0).to_bits(), 0.0_f32.to_bits());
+        assert_eq!(exp(f32::INFINITY).to_bits(), f32::INFINITY.to_bits());
+        assert_eq!(exp(100.0).to_bits(), f32::INFINITY.to_bits());
+        assert_eq!(exp(0.0).to_bits(), 1.0_f32.to_bits());
+        assert_eq!(tanh(f32::INFINITY).to_bits(), 1.0_f32.to_bits());
+        assert_eq!(tanh(f32::NEG_INFINITY).to_bits(), (-1.0_f32).to_bits());
+        assert_eq!(tanh(0.0).to_bits(), 0.0_f32.to_bits());
+        assert_eq!(tanh(1e-30).to_bits(), 1e-30_f32.to_bits());
+        assert_eq!(tanh(40.0).to_bits(), 1.0_f32.to_bits());
+        assert_eq!(tanh(-40.0).to_bits(), (-1.0_f32).to_bits());
+    }
+}
