@@ -160,9 +160,12 @@ mod tests {
             .fold((0, 0.0), |w, e| if e.0 > w.0 { e } else { w })
     }
 
+    type Case = (&'static str, f32, f32, fn(f32) -> f32, fn(f64) -> f64);
+
     #[test]
     fn within_one_ulp() {
-        let cases: [(&str, f32, f32, fn(f32) -> f32, fn(f64) -> f64); 3] = [
+        // (name, lowest input, highest input, function, f64 reference)
+        let cases: [Case; 3] = [
             ("exp", MIN_INPUT, MAX_INPUT, exp, f64::exp),
             ("tanh", -12.0, 12.0, tanh, f64::tanh),
             ("ln_1p", -0.999, 1e30, ln_1p, f64::ln_1p),
