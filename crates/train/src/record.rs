@@ -280,7 +280,7 @@ impl Sink for History {
 /// recording at every step allocates nothing itself.
 #[derive(Debug, Clone)]
 pub(crate) struct StatsScratch {
-    sorted: Vec<f64>,
+    values: Vec<f64>,
     counts: Vec<u64>,
 }
 
@@ -288,7 +288,7 @@ impl StatsScratch {
     /// Scratch for tensors of up to `max_len` values and `bins` histogram bins.
     pub(crate) fn new(max_len: usize, bins: usize) -> Self {
         Self {
-            sorted: Vec::with_capacity(max_len),
+            values: Vec::with_capacity(max_len),
             counts: vec![0; bins],
         }
     }
@@ -300,25 +300,47 @@ impl StatsScratch {
         values: &[T],
         saturation: Option<(Activation, &[T])>,
     ) -> Stats {
-        self.sorted.clear();
-        self.sorted.extend(values.iter().map(|v| v.to_f64()));
-        let n = self.sorted.len() as f64;
+        self.values.clear();
+        self.values.extend(values.iter().map(|v| v.to_f64()));
+        let n = self.values.len() as f64;
         let (mut sum, mut abs_sum, mut sq_sum) = (0.0, 0.0, 0.0);
-        for &v in &self.sorted {
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &v in &self.values {
             sum += v;
             abs_sum += v.abs();
             sq_sum += v * v;
+            min = if v < min { v } else { min };
+            max = if v > max { v } else { max };
+        }
+        // Without NaN, ordinary comparisons order the values as `f64::total_cmp` does
+        // (but for the sign of zero) and cost less; with NaN, the total order decides.
+        let has_nan = sum.is_nan();
+        if has_nan {
+            min = self
+                .values
+                .iter()
+                .copied()
+                .min_by(f64::total_cmp)
+                .unwrap_or(f64::NAN);
+            max = self
+                .values
+                .iter()
+                .copied()
+                .max_by(f64::total_cmp)
+                .unwrap_or(f64::NAN);
         }
         let mean = sum / n;
         // Two passes for the variance: a one-pass formula loses every digit when the
         // mean dwarfs the spread, as it does for saturated sigmoid outputs.
         let var = self
-            .sorted
+            .values
             .iter()
             .map(|v| (v - mean) * (v - mean))
             .sum::<f64>()
             / n;
-        self.sorted.sort_unstable_by(f64::total_cmp);
+        // Selection rather than a sort: the percentiles need only four order statistics.
+        let p02 = percentile(&mut self.values, 2.0, has_nan);
+        let p98 = percentile(&mut self.values, 98.0, has_nan);
         let saturated_frac = saturation.and_then(|(act, z)| {
             act.can_saturate().then(|| {
                 let saturated = z
@@ -334,10 +356,10 @@ impl StatsScratch {
             std: var.sqrt(),
             abs_mean: abs_sum / n,
             l2: sq_sum.sqrt(),
-            min: self.sorted[0],
-            max: self.sorted[self.sorted.len() - 1],
-            p02: percentile(&self.sorted, 2.0),
-            p98: percentile(&self.sorted, 98.0),
+            min,
+            max,
+            p02,
+            p98,
             saturated_frac,
         }
     }
@@ -360,13 +382,63 @@ impl StatsScratch {
     }
 }
 
-/// numpy's default (linear) percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q / 100.0 * (sorted.len() - 1) as f64;
+/// Ranks up to this far from either end are found by one pass with a short sorted
+/// buffer instead of by selection.
+const NEAR_END: usize = 16;
+
+/// The `q`-th percentile with numpy's default (linear) interpolation between the two
+/// order statistics around it; `values` may be reordered. Without `nan`, the values
+/// are promised to hold no NaN, and cheaper comparisons are used.
+fn percentile(values: &mut [f64], q: f64, nan: bool) -> f64 {
+    let n = values.len();
+    let pos = q / 100.0 * (n - 1) as f64;
     let below = pos.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
+    let above = (below + 1).min(n - 1);
     let frac = pos - below as f64;
-    sorted[below] + frac * (sorted[above] - sorted[below])
+    let (lo, hi) = if above < NEAR_END {
+        let least = extremes(values, above + 1, false, nan);
+        (least[below], least[above])
+    } else if n - 1 - below < NEAR_END {
+        let most = extremes(values, n - below, true, nan);
+        (most[n - 1 - below], most[n - 1 - above])
+    } else {
+        let (_, &mut lo, right) = values.select_nth_unstable_by(below, f64::total_cmp);
+        // Everything right of the selected value is at least as large; the next order
+        // statistic is the smallest of those.
+        let hi = right.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
+        (lo, hi)
+    };
+    lo + frac * (hi - lo)
+}
+
+/// The `m` (at most [`NEAR_END`]) smallest values in ascending order, or with
+/// `largest` the `m` largest in descending order, in `f64`'s total order, kept in a
+/// sorted buffer during one pass. Without `nan`, the values are promised to hold no NaN.
+fn extremes(values: &[f64], m: usize, largest: bool, nan: bool) -> [f64; NEAR_END] {
+    let before = |a: f64, b: f64| match (nan, largest) {
+        (false, false) => a < b,
+        (false, true) => a > b,
+        (true, false) => a.total_cmp(&b).is_lt(),
+        (true, true) => a.total_cmp(&b).is_gt(),
+    };
+    let mut kept = [0.0; NEAR_END];
+    let mut len = 0;
+    for &v in values {
+        if len == m {
+            if !before(v, kept[m - 1]) {
+                continue;
+            }
+            len -= 1;
+        }
+        let mut i = len;
+        while i > 0 && before(v, kept[i - 1]) {
+            kept[i] = kept[i - 1];
+            i -= 1;
+        }
+        kept[i] = v;
+        len += 1;
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -390,6 +462,36 @@ mod tests {
         assert_eq!(s.saturated_frac, None);
         assert_eq!(Stats::of(&x), Some(s));
         assert_eq!(Stats::of(&[]), None);
+    }
+
+    /// The percentiles by one-pass buffers and by selection against a full sort, for
+    /// sizes on both sides of [`NEAR_END`] from either end, with ties.
+    #[test]
+    fn percentiles_match_a_sort() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Few distinct values, so that ties are common.
+            (state % 97) as f64 - 48.0
+        };
+        for n in (1..200).chain([799, 800, 801, 5000]) {
+            let values: Vec<f64> = (0..n).map(|_| next()).collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            for q in [0.0, 2.0, 50.0, 98.0, 100.0] {
+                let pos = q / 100.0 * (n - 1) as f64;
+                let below = pos.floor() as usize;
+                let above = (below + 1).min(n - 1);
+                let expected =
+                    sorted[below] + (pos - below as f64) * (sorted[above] - sorted[below]);
+                let got = percentile(&mut values.clone(), q, false);
+                let total = percentile(&mut values.clone(), q, true);
+                assert_eq!(got.to_bits(), total.to_bits(), "n {n} q {q}");
+                assert_eq!(got.to_bits(), expected.to_bits(), "n {n} q {q}");
+            }
+        }
     }
 
     #[test]
