@@ -159,16 +159,9 @@ impl Activation {
             "mul_derivative: lengths"
         );
         match self {
-            Self::Sigmoid => {
-                for ((d, _), &a) in d.iter_mut().zip(z).zip(a) {
-                    *d *= a * (T::ONE - a);
-                }
-            }
-            Self::Tanh => {
-                for ((d, _), &a) in d.iter_mut().zip(z).zip(a) {
-                    *d *= T::ONE - a * a;
-                }
-            }
+            Self::Sigmoid => zip_map(d, a, |d, a| d * (a * (T::ONE - a))),
+            Self::Tanh => zip_map(d, a, |d, a| d * (T::ONE - a * a)),
+            Self::Relu => zip_map(d, z, |d, z| if z > T::ZERO { d } else { d * T::ZERO }),
             Self::Linear => {}
             _ => {
                 for ((d, &z), &a) in d.iter_mut().zip(z).zip(a) {
@@ -199,6 +192,19 @@ fn map<T: Scalar>(z: &[T], a: &mut [T], f: impl Fn(T) -> T) {
         || {
             for (a, &z) in a.iter_mut().zip(z) {
                 *a = f(z);
+            }
+        },
+    );
+}
+
+/// `d[i] = f(d[i], x[i])`, compiled as [`map`] is.
+#[inline(always)]
+fn zip_map<T: Scalar>(d: &mut [T], x: &[T], f: impl Fn(T, T) -> T) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (d, &x) in d.iter_mut().zip(x) {
+                *d = f(*d, x);
             }
         },
     );
