@@ -1,6 +1,7 @@
 use std::fmt;
 
 use crate::Scalar;
+use crate::simd::{map, zip_map};
 
 /// An elementwise activation function, with its derivative and its flat region.
 ///
@@ -179,35 +180,6 @@ impl fmt::Display for Activation {
             other => f.write_str(other.name()),
         }
     }
-}
-
-/// `a[i] = f(z[i])`, compiled for the widest vector instructions the processor has
-/// (AVX2 where available, detected at run time). The arithmetic is the same in every
-/// version (Rust never fuses a multiply and an add on its own), so the results are
-/// too.
-#[inline(always)]
-fn map<T: Scalar>(z: &[T], a: &mut [T], f: impl Fn(T) -> T) {
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (a, &z) in a.iter_mut().zip(z) {
-                *a = f(z);
-            }
-        },
-    );
-}
-
-/// `d[i] = f(d[i], x[i])`, compiled as [`map`] is.
-#[inline(always)]
-fn zip_map<T: Scalar>(d: &mut [T], x: &[T], f: impl Fn(T, T) -> T) {
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (d, &x) in d.iter_mut().zip(x) {
-                *d = f(*d, x);
-            }
-        },
-    );
 }
 
 /// The logistic function, evaluated without overflow for inputs of either sign.

@@ -21,6 +21,7 @@ mod loss;
 mod network;
 mod optim;
 mod scalar;
+mod simd;
 
 pub use activation::{Activation, SATURATION_THRESHOLD, sigmoid};
 pub use error::CoreError;

@@ -1,4 +1,5 @@
 use crate::activation::sigmoid;
+use crate::simd::lane_sum;
 use crate::{Activation, Scalar};
 
 /// A loss over a batch of network outputs, averaged over every output of every sample.
@@ -94,31 +95,6 @@ impl Loss {
             }),
         }
     }
-}
-
-/// The sum of `term(u[i], v[i])`, added in eight interleaved partial sums combined
-/// pairwise: a fixed order (so a fixed result) that the compiler can keep in vector
-/// registers, compiled for AVX2 where the processor has it.
-#[inline(always)]
-fn lane_sum<T: Scalar>(u: &[T], v: &[T], term: impl Fn(T, T) -> T) -> T {
-    const LANES: usize = 8;
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            let mut acc = [T::ZERO; LANES];
-            let (uc, vc) = (u.chunks_exact(LANES), v.chunks_exact(LANES));
-            let (ur, vr) = (uc.remainder(), vc.remainder());
-            for (uc, vc) in uc.zip(vc) {
-                for l in 0..LANES {
-                    acc[l] += term(uc[l], vc[l]);
-                }
-            }
-            for (acc, (&u, &v)) in acc.iter_mut().zip(ur.iter().zip(vr)) {
-                *acc += term(u, v);
-            }
-            ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
-        },
-    )
 }
 
 /// `-(y ln p + (1 - y) ln(1 - p))` for `p = sigmoid(z)`, without forming `p`.

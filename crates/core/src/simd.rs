@@ -1,0 +1,83 @@
+//! Elementwise loops compiled for the best instruction set the processor has.
+//!
+//! pulp detects the processor's features once and runs a [`WithSimd`] value's method
+//! inside a function compiled for them (AVX2 and FMA on x86-64 where available). The
+//! loops live in those methods rather than in closures handed to pulp, because the
+//! compiler may keep such a closure out of line, compiled for the baseline target.
+//! Rust never fuses a multiply and an add on its own, so every version of a loop does
+//! the same arithmetic and produces the same bits.
+
+use pulp::{Arch, Simd, WithSimd};
+
+use crate::Scalar;
+
+/// `a[i] = f(z[i])`.
+#[inline(always)]
+pub(crate) fn map<T: Scalar>(z: &[T], a: &mut [T], f: impl Fn(T) -> T) {
+    struct Map<'a, T, F> {
+        z: &'a [T],
+        a: &'a mut [T],
+        f: F,
+    }
+    impl<T: Scalar, F: Fn(T) -> T> WithSimd for Map<'_, T, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            for (a, &z) in self.a.iter_mut().zip(self.z) {
+                *a = (self.f)(z);
+            }
+        }
+    }
+    Arch::new().dispatch(Map { z, a, f });
+}
+
+/// `d[i] = f(d[i], x[i])`.
+#[inline(always)]
+pub(crate) fn zip_map<T: Scalar>(d: &mut [T], x: &[T], f: impl Fn(T, T) -> T) {
+    struct ZipMap<'a, T, F> {
+        d: &'a mut [T],
+        x: &'a [T],
+        f: F,
+    }
+    impl<T: Scalar, F: Fn(T, T) -> T> WithSimd for ZipMap<'_, T, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            for (d, &x) in self.d.iter_mut().zip(self.x) {
+                *d = (self.f)(*d, x);
+            }
+        }
+    }
+    Arch::new().dispatch(ZipMap { d, x, f });
+}
+
+/// The sum of `term(u[i], v[i])`, added in eight interleaved partial sums combined
+/// pairwise: a fixed order (so a fixed result) that fits in vector registers.
+#[inline(always)]
+pub(crate) fn lane_sum<T: Scalar>(u: &[T], v: &[T], term: impl Fn(T, T) -> T) -> T {
+    struct LaneSum<'a, T, F> {
+        u: &'a [T],
+        v: &'a [T],
+        term: F,
+    }
+    impl<T: Scalar, F: Fn(T, T) -> T> WithSimd for LaneSum<'_, T, F> {
+        type Output = T;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> T {
+            const LANES: usize = 8;
+            let mut acc = [T::ZERO; LANES];
+            let (uc, vc) = (self.u.chunks_exact(LANES), self.v.chunks_exact(LANES));
+            let (ur, vr) = (uc.remainder(), vc.remainder());
+            for (uc, vc) in uc.zip(vc) {
+                for l in 0..LANES {
+                    acc[l] += (self.term)(uc[l], vc[l]);
+                }
+            }
+            for (acc, (&u, &v)) in acc.iter_mut().zip(ur.iter().zip(vr)) {
+                *acc += (self.term)(u, v);
+            }
+            ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+        }
+    }
+    Arch::new().dispatch(LaneSum { u, v, term })
+}
