@@ -256,7 +256,11 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             let magnitude = f64::from_bits(state % hi.to_bits());
-            if state & (1 << 63) == 0 { magnitude } else { -magnitude }
+            if state & (1 << 63) == 0 {
+                magnitude
+            } else {
+                -magnitude
+            }
         };
         // (name, largest magnitude, function, reference, largest error in ulps)
         let cases: [DoubleCase; 2] = [

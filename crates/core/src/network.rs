@@ -2,6 +2,7 @@ use std::ops::Range;
 
 use faer::{MatMut, MatRef, Par};
 use rand::Rng;
+use rayon::prelude::*;
 
 use crate::kernels::{bias_grad, dense_forward, input_grad, weight_grad};
 use crate::{Activation, CoreError, Init, Loss, Scalar};
@@ -316,7 +317,14 @@ impl<T: Scalar> Workspace<T> {
                 arch.bias(params, l),
                 self.par,
             );
-            layer.activation.apply_slice(z, &mut rest[0][..n]);
+            let a = &mut rest[0][..n];
+            match parallel_chunk(self.par, n) {
+                Some(chunk) => z
+                    .par_chunks(chunk)
+                    .zip(a.par_chunks_mut(chunk))
+                    .for_each(|(z, a)| layer.activation.apply_slice(z, a)),
+                None => layer.activation.apply_slice(z, a),
+            }
         }
     }
 
@@ -392,11 +400,15 @@ impl<T: Scalar> Workspace<T> {
                     self.par,
                 );
                 let prev = arch.layers()[l - 1].activation;
-                prev.mul_derivative(
-                    d_prev,
-                    &self.z[l - 1][..batch * s.fan_in],
-                    &self.a[l - 1][..batch * s.fan_in],
-                );
+                let z_prev = &self.z[l - 1][..batch * s.fan_in];
+                let a_prev = &self.a[l - 1][..batch * s.fan_in];
+                match parallel_chunk(self.par, d_prev.len()) {
+                    Some(chunk) => d_prev
+                        .par_chunks_mut(chunk)
+                        .zip(z_prev.par_chunks(chunk).zip(a_prev.par_chunks(chunk)))
+                        .for_each(|(d, (z, a))| prev.mul_derivative(d, z, a)),
+                    None => prev.mul_derivative(d_prev, z_prev, a_prev),
+                }
             }
         }
         loss
@@ -418,6 +430,22 @@ impl<T: Scalar> Workspace<T> {
     ) -> T {
         self.forward(arch, params, x);
         self.backward(arch, params, x, y, grads)
+    }
+}
+
+/// Below this many values an elementwise pass stays on the calling thread: a fork
+/// costs microseconds, a value nanoseconds.
+const PARALLEL_ELEMENTWISE: usize = 1 << 16;
+
+/// The chunk length that spreads an elementwise pass over `len` values across the
+/// threads of `par`, or `None` to run it on the calling thread. Each value is computed
+/// alone, so the split changes no result.
+fn parallel_chunk(par: Par, len: usize) -> Option<usize> {
+    match par {
+        Par::Rayon(threads) if len >= PARALLEL_ELEMENTWISE && threads.get() > 1 => {
+            Some(len.div_ceil(threads.get()))
+        }
+        _ => None,
     }
 }
 
