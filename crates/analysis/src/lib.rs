@@ -6,7 +6,8 @@
 //! [`BoundaryRow`]),
 //! then into polars frames, and writes one folder of Parquet files per experiment,
 //! atomically. [`read_experiment`] and [`read_all`] read such folders back into
-//! [`ExperimentTables`], checking every column's presence and type, and
+//! [`ExperimentTables`], checking every column's presence and type (the `_with` forms
+//! can leave the large histogram table on disk, see [`Histograms`]), and
 //! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks;
 //! [`keras_pairs`] and [`fidelity`] set runs imported from Keras (`framework` =
 //! [`KERAS`]) beside vanishing's own and measure their agreement as a [`Fidelity`].
@@ -27,7 +28,9 @@ pub use fidelity::{
     Verdict, fidelity, final_accuracies, initial_gradient_std, is_keras, keras_pairs, median,
     median_interval,
 };
-pub use read::{experiment_dirs, read_all, read_experiment};
+pub use read::{
+    Histograms, experiment_dirs, read_all, read_all_with, read_experiment, read_experiment_with,
+};
 pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};
 pub use tables::{
     BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,

@@ -21,6 +21,17 @@ fn read_table<T: Table>(dir: &Path) -> Result<Vec<T>, AnalysisError> {
     T::from_frame(&frame, &path)
 }
 
+/// Whether to read `histograms.parquet`, by far the largest table: the report and the
+/// Keras comparison do not use it, and holding every histogram row of a reproduction in
+/// memory would triple its peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Histograms {
+    /// Read and check the histograms with the other tables.
+    Read,
+    /// Leave them on disk; [`ExperimentTables::histograms`] stays empty.
+    Skip,
+}
+
 /// Reads every table of the experiment stored in `dir` (a folder written by
 /// [`crate::write_experiment`]), checking each column's presence and type.
 ///
@@ -28,6 +39,17 @@ fn read_table<T: Table>(dir: &Path) -> Result<Vec<T>, AnalysisError> {
 /// [`AnalysisError`] naming the first file that is missing, unreadable, or does not
 /// follow the schema.
 pub fn read_experiment(dir: &Path) -> Result<ExperimentTables, AnalysisError> {
+    read_experiment_with(dir, Histograms::Read)
+}
+
+/// [`read_experiment`], reading the histograms only if asked.
+///
+/// # Errors
+/// As [`read_experiment`].
+pub fn read_experiment_with(
+    dir: &Path,
+    histograms: Histograms,
+) -> Result<ExperimentTables, AnalysisError> {
     if !dir.join(RunRow::FILE).exists() {
         return Err(AnalysisError::NoTables {
             path: dir.to_owned(),
@@ -40,7 +62,10 @@ pub fn read_experiment(dir: &Path) -> Result<ExperimentTables, AnalysisError> {
         runs: read_table(dir)?,
         history: read_table::<HistoryRow>(dir)?,
         metrics: read_table::<MetricRow>(dir)?,
-        histograms: read_table::<HistogramRow>(dir)?,
+        histograms: match histograms {
+            Histograms::Read => read_table::<HistogramRow>(dir)?,
+            Histograms::Skip => Vec::new(),
+        },
         dataset: read_table::<PointRow>(dir)?,
         boundary: read_table::<BoundaryRow>(dir)?,
     })
@@ -94,10 +119,21 @@ fn visible_subfolders(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
 /// # Errors
 /// As [`experiment_dirs`] and [`read_experiment`].
 pub fn read_all(data_dir: &Path) -> Result<Vec<ExperimentTables>, AnalysisError> {
+    read_all_with(data_dir, Histograms::Read)
+}
+
+/// [`read_all`], reading the histograms only if asked.
+///
+/// # Errors
+/// As [`read_all`].
+pub fn read_all_with(
+    data_dir: &Path,
+    histograms: Histograms,
+) -> Result<Vec<ExperimentTables>, AnalysisError> {
     experiment_dirs(data_dir)?
         .iter()
         .map(|dir| {
-            let mut tables = read_experiment(dir)?;
+            let mut tables = read_experiment_with(dir, histograms)?;
             // A grouped experiment is named by its path below the data folder.
             if let Ok(relative) = dir.strip_prefix(data_dir) {
                 tables.name = relative

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use vanishing_analysis::{RunMeta, RunResult, read_all, write_experiment};
+use vanishing_analysis::{Histograms, RunMeta, RunResult, read_all_with, write_experiment};
 use vanishing_data::{Dataset, Split as DataSplit};
 use vanishing_train::{History, LayerRecord, MetricRecord, Quantity, RunOutcome, Split, Stats};
 
@@ -323,7 +323,7 @@ pub fn import(dir: &Path, out: &Path) -> anyhow::Result<Vec<Imported>> {
 /// # Errors
 /// [`BadInput`] if the tables cannot be read or no experiment has a Keras twin.
 pub fn compare(data: &Path) -> Result<String, BadInput> {
-    let all = read_all(data).map_err(|e| BadInput {
+    let all = read_all_with(data, Histograms::Skip).map_err(|e| BadInput {
         problems: vec![e.to_string()],
     })?;
     vanishing_report::agreement_markdown(&all).ok_or_else(|| {

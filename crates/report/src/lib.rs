@@ -20,8 +20,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{
-    AnalysisError, ExperimentTables, Verdict, accuracy_summary, fidelity, final_accuracies,
-    is_keras, keras_pairs, read_all, vanishing_ratios,
+    AnalysisError, ExperimentTables, Histograms, Verdict, accuracy_summary, fidelity,
+    final_accuracies, is_keras, keras_pairs, read_all_with, vanishing_ratios,
 };
 
 use agreement::TextTable;
@@ -67,7 +67,8 @@ const TUTORIAL: [(&str, f64, f64, Option<f64>); 6] = [
 /// [`ReportError::Tables`] for missing or unreadable tables (the previous report is
 /// left as it was), [`ReportError::Write`] if the file cannot be written.
 pub fn write_report(data_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportError> {
-    let experiments = read_all(data_dir)?;
+    // The report draws no histograms; leaving them on disk keeps its memory small.
+    let experiments = read_all_with(data_dir, Histograms::Skip)?;
     let html = render(&experiments);
     let write_error = |path: &Path| {
         let path = path.to_owned();
