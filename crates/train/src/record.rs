@@ -1,3 +1,4 @@
+use pulp::{Arch, Simd, WithSimd};
 use vanishing_core::{Activation, Scalar};
 
 /// What a per-layer record measures.
@@ -300,47 +301,23 @@ impl StatsScratch {
         values: &[T],
         saturation: Option<(Activation, &[T])>,
     ) -> Stats {
-        self.values.clear();
-        self.values.extend(values.iter().map(|v| v.to_f64()));
-        let n = self.values.len() as f64;
-        let (mut sum, mut abs_sum, mut sq_sum) = (0.0, 0.0, 0.0);
-        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in &self.values {
-            sum += v;
-            abs_sum += v.abs();
-            sq_sum += v * v;
-            min = if v < min { v } else { min };
-            max = if v > max { v } else { max };
-        }
+        let n = values.len() as f64;
+        let [sum, abs_sum, sq_sum, mut min, mut max] = Arch::new().dispatch(Moments(values));
         // Without NaN, ordinary comparisons order the values as `f64::total_cmp` does
         // (but for the sign of zero) and cost less; with NaN, the total order decides.
         let has_nan = sum.is_nan();
         if has_nan {
-            min = self
-                .values
-                .iter()
-                .copied()
-                .min_by(f64::total_cmp)
-                .unwrap_or(f64::NAN);
-            max = self
-                .values
-                .iter()
-                .copied()
-                .max_by(f64::total_cmp)
-                .unwrap_or(f64::NAN);
+            let all = || values.iter().map(|v| v.to_f64());
+            min = all().min_by(f64::total_cmp).unwrap_or(f64::NAN);
+            max = all().max_by(f64::total_cmp).unwrap_or(f64::NAN);
         }
         let mean = sum / n;
         // Two passes for the variance: a one-pass formula loses every digit when the
         // mean dwarfs the spread, as it does for saturated sigmoid outputs.
-        let var = self
-            .values
-            .iter()
-            .map(|v| (v - mean) * (v - mean))
-            .sum::<f64>()
-            / n;
-        // Selection rather than a sort: the percentiles need only four order statistics.
-        let p02 = percentile(&mut self.values, 2.0, has_nan);
-        let p98 = percentile(&mut self.values, 98.0, has_nan);
+        let var = Arch::new().dispatch(Deviations(values, mean)) / n;
+        // The percentiles need only four order statistics, found without sorting.
+        let p02 = percentile(values, 2.0, has_nan, &mut self.values);
+        let p98 = percentile(values, 98.0, has_nan, &mut self.values);
         let saturated_frac = saturation.and_then(|(act, z)| {
             act.can_saturate().then(|| {
                 let saturated = z
@@ -382,14 +359,90 @@ impl StatsScratch {
     }
 }
 
+/// Sum, sum of absolute values, sum of squares, minimum and maximum of `values` in
+/// `f64`, each in eight interleaved partial sums (or extremes) combined pairwise: a
+/// fixed order, so a fixed result, that fits in vector registers. Minimum and maximum
+/// skip NaN (the caller checks the sum for it).
+struct Moments<'a, T>(&'a [T]);
+
+impl<T: Scalar> WithSimd for Moments<'_, T> {
+    type Output = [f64; 5];
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> [f64; 5] {
+        let (mut sum, mut abs, mut sq) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        let (mut min, mut max) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
+        let mut add = |l: usize, v: f64| {
+            sum[l] += v;
+            abs[l] += v.abs();
+            sq[l] += v * v;
+            min[l] = if v < min[l] { v } else { min[l] };
+            max[l] = if v > max[l] { v } else { max[l] };
+        };
+        let chunks = self.0.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (l, v) in c.iter().enumerate() {
+                add(l, v.to_f64());
+            }
+        }
+        for (l, v) in rest.iter().enumerate() {
+            add(l, v.to_f64());
+        }
+        let pick = |a: [f64; LANES], f: fn(f64, f64) -> f64| {
+            f(
+                f(f(a[0], a[4]), f(a[2], a[6])),
+                f(f(a[1], a[5]), f(a[3], a[7])),
+            )
+        };
+        [
+            pick(sum, |a, b| a + b),
+            pick(abs, |a, b| a + b),
+            pick(sq, |a, b| a + b),
+            pick(min, |a, b| if b < a { b } else { a }),
+            pick(max, |a, b| if b > a { b } else { a }),
+        ]
+    }
+}
+
+/// The sum of squared deviations of `values` from a mean, in the lanes of [`Moments`].
+struct Deviations<'a, T>(&'a [T], f64);
+
+impl<T: Scalar> WithSimd for Deviations<'_, T> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> f64 {
+        let mean = self.1;
+        let mut acc = [0.0; LANES];
+        let chunks = self.0.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (acc, v) in acc.iter_mut().zip(c) {
+                let d = v.to_f64() - mean;
+                *acc += d * d;
+            }
+        }
+        for (acc, v) in acc.iter_mut().zip(rest) {
+            let d = v.to_f64() - mean;
+            *acc += d * d;
+        }
+        ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+    }
+}
+
+/// Partial sums per statistic.
+const LANES: usize = 8;
+
 /// Ranks up to this far from either end are found by one pass with a short sorted
 /// buffer instead of by selection.
 const NEAR_END: usize = 16;
 
 /// The `q`-th percentile with numpy's default (linear) interpolation between the two
-/// order statistics around it; `values` may be reordered. Without `nan`, the values
-/// are promised to hold no NaN, and cheaper comparisons are used.
-fn percentile(values: &mut [f64], q: f64, nan: bool) -> f64 {
+/// order statistics around it. Ranks near either end come from one pass with a short
+/// buffer; others by selection on a copy in `scratch`. Without `nan`, the values are
+/// promised to hold no NaN, and cheaper comparisons are used.
+fn percentile<T: Scalar>(values: &[T], q: f64, nan: bool, scratch: &mut Vec<f64>) -> f64 {
     let n = values.len();
     let pos = q / 100.0 * (n - 1) as f64;
     let below = pos.floor() as usize;
@@ -402,7 +455,9 @@ fn percentile(values: &mut [f64], q: f64, nan: bool) -> f64 {
         let most = extremes(values, n - below, true, nan);
         (most[n - 1 - below], most[n - 1 - above])
     } else {
-        let (_, &mut lo, right) = values.select_nth_unstable_by(below, f64::total_cmp);
+        scratch.clear();
+        scratch.extend(values.iter().map(|v| v.to_f64()));
+        let (_, &mut lo, right) = scratch.select_nth_unstable_by(below, f64::total_cmp);
         // Everything right of the selected value is at least as large; the next order
         // statistic is the smallest of those.
         let hi = right.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
@@ -414,19 +469,27 @@ fn percentile(values: &mut [f64], q: f64, nan: bool) -> f64 {
 /// The `m` (at most [`NEAR_END`]) smallest values in ascending order, or with
 /// `largest` the `m` largest in descending order, in `f64`'s total order, kept in a
 /// sorted buffer during one pass. Without `nan`, the values are promised to hold no NaN.
-fn extremes(values: &[f64], m: usize, largest: bool, nan: bool) -> [f64; NEAR_END] {
-    let before = |a: f64, b: f64| match (nan, largest) {
-        (false, false) => a < b,
-        (false, true) => a > b,
-        (true, false) => a.total_cmp(&b).is_lt(),
-        (true, true) => a.total_cmp(&b).is_gt(),
+fn extremes<T: Scalar>(values: &[T], m: usize, largest: bool, nan: bool) -> [f64; NEAR_END] {
+    // One monomorphic loop per order, chosen once. Without NaN the values are compared
+    // in their own precision, which orders them as their exact f64 conversions do.
+    let found: [T; NEAR_END] = match (nan, largest) {
+        (false, false) => extremes_by(values, m, |a, b| a < b),
+        (false, true) => extremes_by(values, m, |a, b| a > b),
+        (true, false) => extremes_by(values, m, |a, b| a.to_f64().total_cmp(&b.to_f64()).is_lt()),
+        (true, true) => extremes_by(values, m, |a, b| a.to_f64().total_cmp(&b.to_f64()).is_gt()),
     };
-    let mut kept = [0.0; NEAR_END];
+    found.map(T::to_f64)
+}
+
+/// [`extremes`] for the order where `a` comes first when `before(a, b)`.
+#[inline(always)]
+fn extremes_by<T: Scalar>(values: &[T], m: usize, before: impl Fn(T, T) -> bool) -> [T; NEAR_END] {
+    let mut kept = [T::ZERO; NEAR_END];
     let mut len = 0;
-    for &v in values {
+    let mut keep = |v: T, kept: &mut [T; NEAR_END]| {
         if len == m {
             if !before(v, kept[m - 1]) {
-                continue;
+                return;
             }
             len -= 1;
         }
@@ -437,6 +500,20 @@ fn extremes(values: &[f64], m: usize, largest: bool, nan: bool) -> [f64; NEAR_EN
         }
         kept[i] = v;
         len += 1;
+    };
+    let (head, tail) = values.split_at(m.min(values.len()));
+    for &v in head {
+        keep(v, &mut kept);
+    }
+    // Once the buffer is full, most blocks hold nothing that comes before its last
+    // value; a branch-free test per block skips them.
+    for block in tail.chunks(LANES) {
+        let bound = kept[m - 1];
+        if block.iter().fold(false, |any, &v| any | before(v, bound)) {
+            for &v in block {
+                keep(v, &mut kept);
+            }
+        }
     }
     kept
 }
@@ -486,8 +563,8 @@ mod tests {
                 let above = (below + 1).min(n - 1);
                 let expected =
                     sorted[below] + (pos - below as f64) * (sorted[above] - sorted[below]);
-                let got = percentile(&mut values.clone(), q, false);
-                let total = percentile(&mut values.clone(), q, true);
+                let got = percentile(&values, q, false, &mut Vec::new());
+                let total = percentile(&values, q, true, &mut Vec::new());
                 assert_eq!(got.to_bits(), total.to_bits(), "n {n} q {q}");
                 assert_eq!(got.to_bits(), expected.to_bits(), "n {n} q {q}");
             }
