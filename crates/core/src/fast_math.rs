@@ -1,28 +1,28 @@
 //! Single-precision `exp`, `ln_1p` and `tanh` written so that a loop over a slice
 //! vectorizes.
 //!
-//! The C library's `expf`, `log1pf` and `tanhf` are correctly rounded or nearly so, but they are
-//! opaque calls with branches, one value at a time; in the tutorial's network they took
-//! about 70% of a training run. These forms use only arithmetic, bit casts and
+//! The C library's `expf`, `log1pf` and `tanhf` are correctly rounded or nearly so,
+//! but they are opaque calls with branches, one value at a time; in the tutorial's
+//! network they took about 70% of a training run. These forms use only arithmetic, bit casts and
 //! selects, so the compiler turns a loop over them into vector code, and every value is
 //! computed the same way whether it lands in a vector lane or in the scalar tail: the
 //! results do not depend on the slice's length or alignment.
 //!
 //! Accuracy, measured against `f64` references by the tests below over every 17th
-//! `f32` in the relevant range: [`exp`], [`ln_1p`] and [`tanh`] are within 1 ulp of
-//! the correctly rounded result. [`exp`] flushes results below `f32::MIN_POSITIVE` (inputs
-//! below about -87.34) to zero, an absolute error under 1.2e-38, and returns infinity
-//! above 88.37 (where the true value is within 25% of `f32::MAX`); the core only ever
-//! calls it on inputs of at most zero. NaN stays NaN and infinities map to their
-//! limits.
+//! `f32` in the relevant range: [`exp`] and [`ln_1p`] are within 1 ulp of the correctly
+//! rounded result, [`tanh`] within 7 ulp (an absolute error below 4.2e-7: the price of
+//! a rational form without an exponential, which cut the tanh network's training step
+//! by a fifth; it is also the form TensorFlow itself evaluates). [`exp`] flushes results below `f32::MIN_POSITIVE`
+//! (inputs below about -87.34) to zero, an absolute error under 1.2e-38, and returns
+//! infinity above 88.37 (where the true value is within 25% of `f32::MAX`); the core
+//! only ever calls it on inputs of at most zero. NaN stays NaN and infinities map to
+//! their limits.
 //!
-//! The method is the one of Cephes' `expf` and `tanhf`: `e^x = 2^n e^r` with
-//! `n = round(x / ln 2)`, `r` reduced in two steps (Cody and Waite) to
-//! `|r| <= ln(2) / 2`, and `e^r` from a degree-6 polynomial; `tanh x` from an odd
-//! polynomial below `|x| = 0.625` and from `(1 - e^{-2|x|}) / (1 + e^{-2|x|})` above,
-//! where that quotient loses no digits. `ln_1p` follows musl's `log1pf`: `1 + x` split
-//! into `2^k m` with a correction for the rounding of the sum, and `ln m` from a series
-//! in `s = (m - 1) / (m + 1)`.
+//! `exp` follows Cephes' `expf`: `e^x = 2^n e^r` with `n = round(x / ln 2)`, `r`
+//! reduced in two steps (Cody and Waite) to `|r| <= ln(2) / 2`, and `e^r` from a
+//! degree-6 polynomial. `ln_1p` follows musl's `log1pf`: `1 + x` split into `2^k m`
+//! with a correction for the rounding of the sum, and `ln m` from a series in
+//! `s = (m - 1) / (m + 1)`. `tanh` is Eigen's rational approximation (see [`tanh`]).
 
 /// Adding and subtracting 1.5 * 2^23 rounds an `f32` of magnitude below 2^22 to the
 /// nearest integer, and leaves that integer in the low bits of the sum's mantissa.
@@ -102,20 +102,26 @@ pub(crate) fn ln_1p(x: f32) -> f32 {
     }
 }
 
-/// `tanh x`, within 1 ulp (see the module's documentation).
+/// `tanh x` (see the module's documentation for its accuracy): Eigen's rational
+/// approximation, the one TensorFlow evaluates on processors, an odd polynomial of
+/// degree 13 over an even one of degree 6 on inputs clamped to +-7.905 (where tanh is
+/// 1 in `f32`), and `x` itself below 0.0004.
 #[inline(always)]
 pub(crate) fn tanh(x: f32) -> f32 {
-    let ax = x.abs();
-    let z = x * x;
-    let near_zero =
-        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
-            - 3.333_328e-1)
-            * z
-            * x
-            + x;
-    let e = exp(-2.0 * ax);
-    let far = ((1.0 - e) / (1.0 + e)).copysign(x);
-    if ax < 0.625 { near_zero } else { far }
+    const CLAMP: f32 = 7.905_311;
+    let xc = x.clamp(-CLAMP, CLAMP);
+    let x2 = xc * xc;
+    let p = (((((-2.760_768_5e-16 * x2 + 2.000_187_9e-13) * x2 - 8.604_672e-11) * x2
+        + 5.122_297e-8)
+        * x2
+        + 1.485_722_4e-5)
+        * x2
+        + 6.372_619_3e-4)
+        * x2
+        + 4.893_524_6e-3;
+    let q = ((1.198_258_4e-6 * x2 + 1.185_347_1e-4) * x2 + 2.268_434_6e-3) * x2 + 4.893_525e-3;
+    let y = xc * p / q;
+    if x.abs() < 0.0004 { x } else { y }
 }
 
 /// The same two functions in double precision, used by the `f64` networks (the wide
@@ -219,19 +225,19 @@ mod tests {
             .fold((0, 0.0), |w, e| if e.0 > w.0 { e } else { w })
     }
 
-    type Case = (&'static str, f32, f32, fn(f32) -> f32, fn(f64) -> f64);
+    type Case = (&'static str, f32, f32, fn(f32) -> f32, fn(f64) -> f64, u32);
 
     #[test]
-    fn within_one_ulp() {
-        // (name, lowest input, highest input, function, f64 reference)
+    fn within_stated_ulps() {
+        // (name, lowest input, highest input, function, f64 reference, bound in ulps)
         let cases: [Case; 3] = [
-            ("exp", MIN_INPUT, MAX_INPUT, exp, f64::exp),
-            ("tanh", -12.0, 12.0, tanh, f64::tanh),
-            ("ln_1p", -0.999, 1e30, ln_1p, f64::ln_1p),
+            ("exp", MIN_INPUT, MAX_INPUT, exp, f64::exp, 1),
+            ("tanh", -12.0, 12.0, tanh, f64::tanh, 7),
+            ("ln_1p", -0.999, 1e30, ln_1p, f64::ln_1p, 1),
         ];
-        for (name, lo, hi, f, reference) in cases {
+        for (name, lo, hi, f, reference, bound) in cases {
             let (err, at) = worst(sweep(lo, hi, STRIDE), f, reference);
-            assert!(err <= 1, "{name}: {err} ulp at {at}");
+            assert!(err <= bound, "{name}: {err} ulp at {at}");
         }
     }
 

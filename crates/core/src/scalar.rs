@@ -45,7 +45,7 @@ pub trait Scalar:
     /// `ln(1 + self)`, accurate for small `self`: the C library's for `f64`; for `f32` a
     /// vectorizable form within 1 ulp (see `fast_math`).
     fn ln_1p(self) -> Self;
-    /// Hyperbolic tangent, in a vectorizable form within 1 ulp for `f32` and 2 ulp of
+    /// Hyperbolic tangent, in a vectorizable form within 7 ulp for `f32` and 2 ulp of
     /// the C library's for `f64` (see `fast_math`).
     fn tanh(self) -> Self;
     /// Square root.
