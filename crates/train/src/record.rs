@@ -283,7 +283,15 @@ impl Sink for History {
 pub(crate) struct StatsScratch {
     values: Vec<f64>,
     counts: Vec<u64>,
+    /// Each value's bin, computed in one vectorized pass before counting.
+    bin_of: Vec<u32>,
+    /// [`COUNTERS`] interleaved copies of the histogram, so that consecutive values
+    /// falling in the same bin do not wait on each other's increment.
+    partial: Vec<u64>,
 }
+
+/// Copies of the histogram counted into at once.
+const COUNTERS: usize = 4;
 
 impl StatsScratch {
     /// Scratch for tensors of up to `max_len` values and `bins` histogram bins.
@@ -291,6 +299,8 @@ impl StatsScratch {
         Self {
             values: Vec::with_capacity(max_len),
             counts: vec![0; bins],
+            bin_of: Vec::with_capacity(if bins > 0 { max_len } else { 0 }),
+            partial: vec![0; COUNTERS * bins],
         }
     }
 
@@ -316,8 +326,7 @@ impl StatsScratch {
         // mean dwarfs the spread, as it does for saturated sigmoid outputs.
         let var = Arch::new().dispatch(Deviations(values, mean)) / n;
         // The percentiles need only four order statistics, found without sorting.
-        let p02 = percentile(values, 2.0, has_nan, &mut self.values);
-        let p98 = percentile(values, 98.0, has_nan, &mut self.values);
+        let (p02, p98) = tail_percentiles(values, has_nan, &mut self.values);
         let saturated_frac = saturation.and_then(|(act, z)| {
             act.can_saturate().then(|| {
                 let saturated = z
@@ -346,14 +355,32 @@ impl StatsScratch {
         self.counts.fill(0);
         let bins = self.counts.len();
         let width = hi - lo;
-        for v in values {
-            let v = v.to_f64();
-            let bin = if width > 0.0 {
-                (((v - lo) / width * bins as f64) as usize).min(bins - 1)
-            } else {
-                0
-            };
-            self.counts[bin] += 1;
+        if width.is_nan() || width <= 0.0 {
+            self.counts[0] = values.len() as u64;
+            return &self.counts;
+        }
+        // Clamping in floating point before the conversion gives the same bin as
+        // converting first (NaN and values below `lo` land in the first bin, values at
+        // or above `hi` in the last), and lets the pass vectorize.
+        let last = (bins - 1) as f64;
+        self.bin_of.clear();
+        self.bin_of.extend(
+            values
+                .iter()
+                .map(|v| ((v.to_f64() - lo) / width * bins as f64).max(0.0).min(last) as u32),
+        );
+        self.partial.fill(0);
+        let chunks = self.bin_of.chunks_exact(COUNTERS);
+        for (copy, &bin) in chunks.remainder().iter().enumerate() {
+            self.partial[copy * bins + bin as usize] += 1;
+        }
+        for chunk in chunks {
+            for (copy, &bin) in chunk.iter().enumerate() {
+                self.partial[copy * bins + bin as usize] += 1;
+            }
+        }
+        for (bin, count) in self.counts.iter_mut().enumerate() {
+            *count = (0..COUNTERS).map(|copy| self.partial[copy * bins + bin]).sum();
         }
         &self.counts
     }
@@ -434,88 +461,122 @@ impl<T: Scalar> WithSimd for Deviations<'_, T> {
 /// Partial sums per statistic.
 const LANES: usize = 8;
 
-/// Ranks up to this far from either end are found by one pass with a short sorted
-/// buffer instead of by selection.
+/// Ranks up to this far from either end are kept in short sorted buffers during one
+/// pass instead of being found by selection.
 const NEAR_END: usize = 16;
 
-/// The `q`-th percentile with numpy's default (linear) interpolation between the two
-/// order statistics around it. Ranks near either end come from one pass with a short
-/// buffer; others by selection on a copy in `scratch`. Without `nan`, the values are
-/// promised to hold no NaN, and cheaper comparisons are used.
-fn percentile<T: Scalar>(values: &[T], q: f64, nan: bool, scratch: &mut Vec<f64>) -> f64 {
-    let n = values.len();
+/// Where numpy's (linear) `q`-th percentile of `n` values sits: the 0-based ranks of the
+/// two order statistics around it and the weight of the upper one.
+fn rank(n: usize, q: f64) -> (usize, usize, f64) {
     let pos = q / 100.0 * (n - 1) as f64;
     let below = pos.floor() as usize;
-    let above = (below + 1).min(n - 1);
-    let frac = pos - below as f64;
-    let (lo, hi) = if above < NEAR_END {
-        let least = extremes(values, above + 1, false, nan);
-        (least[below], least[above])
-    } else if n - 1 - below < NEAR_END {
-        let most = extremes(values, n - below, true, nan);
-        (most[n - 1 - below], most[n - 1 - above])
-    } else {
-        scratch.clear();
-        scratch.extend(values.iter().map(|v| v.to_f64()));
+    (below, (below + 1).min(n - 1), pos - below as f64)
+}
+
+/// The 2nd and 98th percentiles of `values` (at least one), with numpy's linear
+/// interpolation. When both sit near an end of the order, as they do below 750 values,
+/// one pass keeps the few smallest and largest values; otherwise each comes from
+/// selection on a copy in `scratch`. Without `nan`, the values are promised to hold no
+/// NaN, and are compared in their own precision, which orders them as their exact `f64`
+/// conversions do.
+fn tail_percentiles<T: Scalar>(values: &[T], nan: bool, scratch: &mut Vec<f64>) -> (f64, f64) {
+    let n = values.len();
+    let (lo_below, lo_above, lo_frac) = rank(n, 2.0);
+    let (hi_below, hi_above, hi_frac) = rank(n, 98.0);
+    let interpolate = |lo: f64, hi: f64, frac: f64| lo + frac * (hi - lo);
+    if lo_above < NEAR_END && n - 1 - hi_below < NEAR_END {
+        let (m_low, m_high) = (lo_above + 1, n - hi_below);
+        let (least, most) = if nan {
+            both_ends(values, m_low, m_high, |a, b| {
+                a.to_f64().total_cmp(&b.to_f64()).is_lt()
+            })
+        } else {
+            both_ends(values, m_low, m_high, |a, b| a < b)
+        };
+        let p02 = interpolate(least[lo_below].to_f64(), least[lo_above].to_f64(), lo_frac);
+        let p98 = interpolate(
+            most[n - 1 - hi_below].to_f64(),
+            most[n - 1 - hi_above].to_f64(),
+            hi_frac,
+        );
+        return (p02, p98);
+    }
+    scratch.clear();
+    scratch.extend(values.iter().map(|v| v.to_f64()));
+    let mut select = |below: usize, above: usize, frac: f64| {
         let (_, &mut lo, right) = scratch.select_nth_unstable_by(below, f64::total_cmp);
         // Everything right of the selected value is at least as large; the next order
-        // statistic is the smallest of those.
-        let hi = right.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
-        (lo, hi)
+        // statistic (if any) is the smallest of those.
+        let hi = if above > below {
+            right.iter().copied().min_by(f64::total_cmp).unwrap_or(lo)
+        } else {
+            lo
+        };
+        interpolate(lo, hi, frac)
     };
-    lo + frac * (hi - lo)
+    let p02 = select(lo_below, lo_above, lo_frac);
+    let p98 = select(hi_below, hi_above, hi_frac);
+    (p02, p98)
 }
 
-/// The `m` (at most [`NEAR_END`]) smallest values in ascending order, or with
-/// `largest` the `m` largest in descending order, in `f64`'s total order, kept in a
-/// sorted buffer during one pass. Without `nan`, the values are promised to hold no NaN.
-fn extremes<T: Scalar>(values: &[T], m: usize, largest: bool, nan: bool) -> [f64; NEAR_END] {
-    // One monomorphic loop per order, chosen once. Without NaN the values are compared
-    // in their own precision, which orders them as their exact f64 conversions do.
-    let found: [T; NEAR_END] = match (nan, largest) {
-        (false, false) => extremes_by(values, m, |a, b| a < b),
-        (false, true) => extremes_by(values, m, |a, b| a > b),
-        (true, false) => extremes_by(values, m, |a, b| a.to_f64().total_cmp(&b.to_f64()).is_lt()),
-        (true, true) => extremes_by(values, m, |a, b| a.to_f64().total_cmp(&b.to_f64()).is_gt()),
-    };
-    found.map(T::to_f64)
-}
-
-/// [`extremes`] for the order where `a` comes first when `before(a, b)`.
+/// The `m_low` smallest values of `values` in ascending order and the `m_high` largest
+/// in descending order (each at most [`NEAR_END`]), in the order where `a` comes first
+/// when `before(a, b)`, found in one pass.
 #[inline(always)]
-fn extremes_by<T: Scalar>(values: &[T], m: usize, before: impl Fn(T, T) -> bool) -> [T; NEAR_END] {
-    let mut kept = [T::ZERO; NEAR_END];
-    let mut len = 0;
-    let mut keep = |v: T, kept: &mut [T; NEAR_END]| {
-        if len == m {
-            if !before(v, kept[m - 1]) {
-                return;
-            }
-            len -= 1;
-        }
-        let mut i = len;
-        while i > 0 && before(v, kept[i - 1]) {
-            kept[i] = kept[i - 1];
-            i -= 1;
-        }
-        kept[i] = v;
-        len += 1;
-    };
-    let (head, tail) = values.split_at(m.min(values.len()));
+fn both_ends<T: Scalar>(
+    values: &[T],
+    m_low: usize,
+    m_high: usize,
+    before: impl Fn(T, T) -> bool,
+) -> ([T; NEAR_END], [T; NEAR_END]) {
+    let after = |a: T, b: T| before(b, a);
+    let (mut least, mut most) = ([T::ZERO; NEAR_END], [T::ZERO; NEAR_END]);
+    let (mut n_least, mut n_most) = (0, 0);
+    let (head, tail) = values.split_at(m_low.max(m_high).min(values.len()));
     for &v in head {
-        keep(v, &mut kept);
+        keep(&mut least, &mut n_least, m_low, v, &before);
+        keep(&mut most, &mut n_most, m_high, v, &after);
     }
-    // Once the buffer is full, most blocks hold nothing that comes before its last
-    // value; a branch-free test per block skips them.
+    // Once both buffers are full, most blocks hold nothing that comes before the last
+    // kept value at either end; one branch-free test per block skips them.
     for block in tail.chunks(LANES) {
-        let bound = kept[m - 1];
-        if block.iter().fold(false, |any, &v| any | before(v, bound)) {
+        let (low, high) = (least[m_low - 1], most[m_high - 1]);
+        if block
+            .iter()
+            .fold(false, |any, &v| any | before(v, low) | after(v, high))
+        {
             for &v in block {
-                keep(v, &mut kept);
+                keep(&mut least, &mut n_least, m_low, v, &before);
+                keep(&mut most, &mut n_most, m_high, v, &after);
             }
         }
     }
-    kept
+    (least, most)
+}
+
+/// Inserts `v` into the sorted buffer `kept` of `len` values (at most `m`), dropping
+/// the last one if the buffer is full and `v` comes before it.
+#[inline(always)]
+fn keep<T: Copy>(
+    kept: &mut [T; NEAR_END],
+    len: &mut usize,
+    m: usize,
+    v: T,
+    before: &impl Fn(T, T) -> bool,
+) {
+    if *len == m {
+        if !before(v, kept[m - 1]) {
+            return;
+        }
+        *len -= 1;
+    }
+    let mut i = *len;
+    while i > 0 && before(v, kept[i - 1]) {
+        kept[i] = kept[i - 1];
+        i -= 1;
+    }
+    kept[i] = v;
+    *len += 1;
 }
 
 #[cfg(test)]
@@ -553,20 +614,18 @@ mod tests {
             // Few distinct values, so that ties are common.
             (state % 97) as f64 - 48.0
         };
-        for n in (1..200).chain([799, 800, 801, 5000]) {
+        for n in (1..200).chain([749, 750, 751, 752, 800, 5000]) {
             let values: Vec<f64> = (0..n).map(|_| next()).collect();
             let mut sorted = values.clone();
             sorted.sort_unstable_by(f64::total_cmp);
-            for q in [0.0, 2.0, 50.0, 98.0, 100.0] {
-                let pos = q / 100.0 * (n - 1) as f64;
-                let below = pos.floor() as usize;
-                let above = (below + 1).min(n - 1);
-                let expected =
-                    sorted[below] + (pos - below as f64) * (sorted[above] - sorted[below]);
-                let got = percentile(&values, q, false, &mut Vec::new());
-                let total = percentile(&values, q, true, &mut Vec::new());
-                assert_eq!(got.to_bits(), total.to_bits(), "n {n} q {q}");
-                assert_eq!(got.to_bits(), expected.to_bits(), "n {n} q {q}");
+            let expected = |q: f64| {
+                let (below, above, frac) = rank(n, q);
+                sorted[below] + frac * (sorted[above] - sorted[below])
+            };
+            for nan in [false, true] {
+                let (p02, p98) = tail_percentiles(&values, nan, &mut Vec::new());
+                assert_eq!(p02.to_bits(), expected(2.0).to_bits(), "n {n} p02");
+                assert_eq!(p98.to_bits(), expected(98.0).to_bits(), "n {n} p98");
             }
         }
     }
