@@ -70,72 +70,50 @@ impl Layer {
         }
     }
 
-    fn views(&self) -> [MatRef<'_, f32>; 3] {
-        [
-            MatRef::from_column_major_slice(&self.a, self.batch, self.fan_in),
-            MatRef::from_column_major_slice(&self.w, self.fan_in, self.units),
-            MatRef::from_column_major_slice(&self.d, self.batch, self.units),
-        ]
+    /// The three products through faer, as the dense kernels call it above the
+    /// threshold.
+    fn faer(&mut self) {
+        let (batch, fan_in, units) = (self.batch, self.fan_in, self.units);
+        let a = MatRef::from_column_major_slice(&self.a, batch, fan_in);
+        let w = MatRef::from_column_major_slice(&self.w, fan_in, units);
+        let d = MatRef::from_column_major_slice(&self.d, batch, units);
+        let mut z = MatMut::from_column_major_slice_mut(&mut self.z, batch, units);
+        for (j, &bj) in self.b.iter().enumerate() {
+            z.rb_mut().col_mut(j).fill(bj);
+        }
+        gemm(z, Accum::Add, a, w, 1.0, Par::Seq);
+        let dw = MatMut::from_column_major_slice_mut(&mut self.dw, fan_in, units);
+        gemm(dw, Accum::Replace, a.transpose(), d, 1.0, Par::Seq);
+        let dp = MatMut::from_column_major_slice_mut(&mut self.dp, batch, fan_in);
+        gemm(dp, Accum::Replace, d, w.transpose(), 1.0, Par::Seq);
+    }
+
+    /// The same three products through the loop forms.
+    fn loops(&mut self) {
+        let (batch, fan_in, units) = (self.batch, self.fan_in, self.units);
+        let a = MatRef::from_column_major_slice(&self.a, batch, fan_in);
+        let w = MatRef::from_column_major_slice(&self.w, fan_in, units);
+        let d = MatRef::from_column_major_slice(&self.d, batch, units);
+        let z = MatMut::from_column_major_slice_mut(&mut self.z, batch, units);
+        loops::dense_forward(z, a, w, &self.b);
+        let dw = MatMut::from_column_major_slice_mut(&mut self.dw, fan_in, units);
+        loops::weight_grad(dw, a, d);
+        let dp = MatMut::from_column_major_slice_mut(&mut self.dp, batch, fan_in);
+        loops::input_grad(dp, d, w);
     }
 }
 
-/// The three products through faer, as the dense kernels call it above the threshold.
+/// A layer's forward product with its bias, kernel gradient and input gradient through
+/// faer.
 #[divan::bench(args = SHAPES)]
 fn faer(bencher: Bencher, shape: &str) {
-    let layer = Layer::new(shape);
-    let (batch, fan_in, units) = (layer.batch, layer.fan_in, layer.units);
-    let [a, w, d] = layer.views();
-    let (mut z, mut dw, mut dp) = (layer.z.clone(), layer.dw.clone(), layer.dp.clone());
-    let b = layer.b.clone();
-    bencher.bench_local(|| {
-        let mut zm = MatMut::from_column_major_slice_mut(&mut z, batch, units);
-        for (j, &bj) in b.iter().enumerate() {
-            zm.rb_mut().col_mut(j).fill(bj);
-        }
-        gemm(zm, Accum::Add, a, w, 1.0, Par::Seq);
-        gemm(
-            MatMut::from_column_major_slice_mut(&mut dw, fan_in, units),
-            Accum::Replace,
-            a.transpose(),
-            d,
-            1.0,
-            Par::Seq,
-        );
-        gemm(
-            MatMut::from_column_major_slice_mut(&mut dp, batch, fan_in),
-            Accum::Replace,
-            d,
-            w.transpose(),
-            1.0,
-            Par::Seq,
-        );
-    });
+    let mut layer = Layer::new(shape);
+    bencher.bench_local(|| layer.faer());
 }
 
 /// The same three products through the loop forms.
 #[divan::bench(args = SHAPES)]
 fn loops(bencher: Bencher, shape: &str) {
-    let layer = Layer::new(shape);
-    let (batch, fan_in, units) = (layer.batch, layer.fan_in, layer.units);
-    let [a, w, d] = layer.views();
-    let (mut z, mut dw, mut dp) = (layer.z.clone(), layer.dw.clone(), layer.dp.clone());
-    let b = layer.b.clone();
-    bencher.bench_local(|| {
-        loops::dense_forward(
-            MatMut::from_column_major_slice_mut(&mut z, batch, units),
-            a,
-            w,
-            &b,
-        );
-        loops::weight_grad(
-            MatMut::from_column_major_slice_mut(&mut dw, fan_in, units),
-            a,
-            d,
-        );
-        loops::input_grad(
-            MatMut::from_column_major_slice_mut(&mut dp, batch, fan_in),
-            d,
-            w,
-        );
-    });
+    let mut layer = Layer::new(shape);
+    bencher.bench_local(|| layer.loops());
 }

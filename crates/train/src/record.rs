@@ -380,7 +380,9 @@ impl StatsScratch {
             }
         }
         for (bin, count) in self.counts.iter_mut().enumerate() {
-            *count = (0..COUNTERS).map(|copy| self.partial[copy * bins + bin]).sum();
+            *count = (0..COUNTERS)
+                .map(|copy| self.partial[copy * bins + bin])
+                .sum();
         }
         &self.counts
     }
