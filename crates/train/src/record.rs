@@ -401,22 +401,27 @@ impl<T: Scalar> WithSimd for Moments<'_, T> {
     fn with_simd<S: Simd>(self, _: S) -> [f64; 5] {
         let (mut sum, mut abs, mut sq) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
         let (mut min, mut max) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
-        let mut add = |l: usize, v: f64| {
+        // Plain loops over whole lanes (no closure), which keep every partial result in
+        // a register.
+        let chunks = self.0.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for l in 0..LANES {
+                let v = c[l].to_f64();
+                sum[l] += v;
+                abs[l] += v.abs();
+                sq[l] += v * v;
+                min[l] = if v < min[l] { v } else { min[l] };
+                max[l] = if v > max[l] { v } else { max[l] };
+            }
+        }
+        for (l, v) in rest.iter().enumerate() {
+            let v = v.to_f64();
             sum[l] += v;
             abs[l] += v.abs();
             sq[l] += v * v;
             min[l] = if v < min[l] { v } else { min[l] };
             max[l] = if v > max[l] { v } else { max[l] };
-        };
-        let chunks = self.0.chunks_exact(LANES);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for (l, v) in c.iter().enumerate() {
-                add(l, v.to_f64());
-            }
-        }
-        for (l, v) in rest.iter().enumerate() {
-            add(l, v.to_f64());
         }
         let pick = |a: [f64; LANES], f: fn(f64, f64) -> f64| {
             f(
