@@ -101,6 +101,14 @@ pub fn weight_grad<T: Scalar>(dw: MatMut<'_, T>, a: MatRef<'_, T>, d: MatRef<'_,
 #[track_caller]
 pub fn bias_grad<T: Scalar>(db: &mut [T], d: MatRef<'_, T>) {
     assert_eq!(db.len(), d.ncols(), "bias_grad: length");
+    if let Some(d) = d.try_as_col_major() {
+        // Eight interleaved partial sums rather than one chain of dependent additions.
+        for (j, out) in db.iter_mut().enumerate() {
+            let col = d.col(j).as_slice();
+            *out = crate::simd::lane_sum(col, col, |v, _| v);
+        }
+        return;
+    }
     for (j, out) in db.iter_mut().enumerate() {
         let col = d.col(j);
         let mut sum = T::ZERO;
