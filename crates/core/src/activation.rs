@@ -234,7 +234,9 @@ mod tests {
             if b < 0 { i32::MIN - b } else { b }
         };
         let positive = (0..=40.0_f32.to_bits()).step_by(17).map(f32::from_bits);
-        let negative = (0..=87.0_f32.to_bits()).step_by(17).map(|b| -f32::from_bits(b));
+        let negative = (0..=87.0_f32.to_bits())
+            .step_by(17)
+            .map(|b| -f32::from_bits(b));
         let mut worst = (0, 0.0);
         for z in positive.chain(negative) {
             let exact = sigmoid(f64::from(z)) as f32;

@@ -354,9 +354,13 @@ impl<'a, T: Scalar> Trainer<'a, T> {
             self.eval.forward(arch, self.mlp.params(), x);
             let y = &rows.y[start..start + len];
             loss_sum += self.eval.loss(arch, y).to_f64() * len as f64;
-            let out = self.eval.output();
-            correct += (0..len)
-                .filter(|&i| (out[(i, 0)] > T::from_f64(0.5)) == (y[i] > T::from_f64(0.5)))
+            // The single output column, as one slice.
+            let out = self.eval.layer_buffers(arch.shapes().len() - 1).activation;
+            let half = T::from_f64(0.5);
+            correct += out
+                .iter()
+                .zip(y)
+                .filter(|&(&p, &t)| (p > half) == (t > half))
                 .count();
         }
         let n = rows.n.max(1) as f64;
