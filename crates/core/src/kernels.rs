@@ -190,6 +190,125 @@ pub mod loops {
         }
     }
 
+    /// Runs `$body` with the constant `$k` equal to `$n` when `$n` is 1 to 8, so that
+    /// the loops over that many terms unroll and their operands stay in registers.
+    macro_rules! with_terms {
+        ($n:expr, $k:ident => $body:expr) => {
+            match $n {
+                1 => {
+                    const $k: usize = 1;
+                    $body
+                }
+                2 => {
+                    const $k: usize = 2;
+                    $body
+                }
+                3 => {
+                    const $k: usize = 3;
+                    $body
+                }
+                4 => {
+                    const $k: usize = 4;
+                    $body
+                }
+                5 => {
+                    const $k: usize = 5;
+                    $body
+                }
+                6 => {
+                    const $k: usize = 6;
+                    $body
+                }
+                7 => {
+                    const $k: usize = 7;
+                    $body
+                }
+                8 => {
+                    const $k: usize = 8;
+                    $body
+                }
+                _ => {}
+            }
+        };
+    }
+
+    /// [`combine`] for a number of terms known when compiling, with the columns and
+    /// coefficients gathered beforehand. The additions happen in the same order, so the
+    /// results are the same.
+    #[inline(always)]
+    fn combine_fixed<T: Scalar, const K: usize>(
+        out: &mut [T],
+        start: T,
+        cols: &[&[T]; K],
+        coef: &[T; K],
+    ) {
+        let rows = out.len();
+        let full = rows / ROWS * ROWS;
+        let mut i = 0;
+        while i < full {
+            let mut acc = [start; ROWS];
+            for p in 0..K {
+                let x: &[T; ROWS] = cols[p][i..i + ROWS]
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!());
+                for r in 0..ROWS {
+                    acc[r] += x[r] * coef[p];
+                }
+            }
+            out[i..i + ROWS].copy_from_slice(&acc);
+            i += ROWS;
+        }
+        for (i, o) in out.iter_mut().enumerate().skip(full) {
+            let mut acc = start;
+            for p in 0..K {
+                acc += cols[p][i] * coef[p];
+            }
+            *o = acc;
+        }
+    }
+
+    /// The contiguous column `j` of a column-major view.
+    #[inline(always)]
+    fn column<T>(m: MatRef<'_, T>, j: usize) -> &[T] {
+        m.col(j)
+            .try_as_col_major()
+            .unwrap_or_else(|| unreachable!())
+            .as_slice()
+    }
+
+    /// The forward kernel for a fan-in of `K`.
+    #[inline(always)]
+    fn forward_fixed<T: Scalar, const K: usize>(
+        mut z: MatMut<'_, T>,
+        a: MatRef<'_, T>,
+        w: MatRef<'_, T>,
+        b: &[T],
+    ) {
+        let cols: [&[T]; K] = std::array::from_fn(|p| column(a, p));
+        for (j, &bj) in b.iter().enumerate() {
+            let coef: [T; K] = std::array::from_fn(|p| w[(p, j)]);
+            let out = z.rb_mut().col_mut(j).try_as_col_major_mut();
+            let out = out.unwrap_or_else(|| unreachable!()).as_slice_mut();
+            combine_fixed(out, bj, &cols, &coef);
+        }
+    }
+
+    /// The input-gradient kernel for `K` units.
+    #[inline(always)]
+    fn input_grad_fixed<T: Scalar, const K: usize>(
+        mut d_prev: MatMut<'_, T>,
+        d: MatRef<'_, T>,
+        w: MatRef<'_, T>,
+    ) {
+        let cols: [&[T]; K] = std::array::from_fn(|j| column(d, j));
+        for p in 0..d_prev.ncols() {
+            let coef: [T; K] = std::array::from_fn(|j| w[(p, j)]);
+            let out = d_prev.rb_mut().col_mut(p).try_as_col_major_mut();
+            let out = out.unwrap_or_else(|| unreachable!()).as_slice_mut();
+            combine_fixed(out, T::ZERO, &cols, &coef);
+        }
+    }
+
     /// The dot product of two columns: [`ROWS`] interleaved partial sums, combined
     /// pairwise.
     #[inline(always)]
@@ -247,6 +366,7 @@ pub mod loops {
             match self {
                 Self::Forward { mut z, a, w, b } => {
                     let fan_in = a.ncols();
+                    with_terms!(fan_in, K => return forward_fixed::<T, K>(z, a, w, b));
                     for (j, &bj) in b.iter().enumerate() {
                         let out = z.rb_mut().col_mut(j).try_as_col_major_mut();
                         let out = out.unwrap_or_else(|| unreachable!()).as_slice_mut();
@@ -281,6 +401,7 @@ pub mod loops {
                 }
                 Self::InputGrad { mut d_prev, d, w } => {
                     let units = w.ncols();
+                    with_terms!(units, K => return input_grad_fixed::<T, K>(d_prev, d, w));
                     // Column p of the result sums D's columns weighted by row p of W.
                     for p in 0..d_prev.ncols() {
                         let out = d_prev.rb_mut().col_mut(p).try_as_col_major_mut();
