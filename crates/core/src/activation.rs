@@ -187,7 +187,7 @@ impl fmt::Display for Activation {
 pub fn sigmoid<T: Scalar>(z: T) -> T {
     // Both branches share e^-|z| and 1 / (1 + e^-|z|), so the choice is a select that
     // leaves a loop over a slice vectorizable, with a single division.
-    let e = (-z.abs()).exp();
+    let e = z.exp_neg_abs();
     let s = T::ONE / (T::ONE + e);
     if z >= T::ZERO { s } else { e * s }
 }

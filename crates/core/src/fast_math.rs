@@ -40,7 +40,28 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     // `clamp` passes NaN through unchanged.
-    let xc = x.clamp(MIN_INPUT, MAX_INPUT);
+    let y = exp_reduced(x.clamp(MIN_INPUT, MAX_INPUT));
+    if x < MIN_INPUT {
+        0.0
+    } else if x > MAX_INPUT {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// `e^-|x|`, as [`exp`] computes it, without the overflow handling it cannot need.
+#[inline(always)]
+pub(crate) fn exp_neg_abs(x: f32) -> f32 {
+    let x = -x.abs();
+    // A comparison rather than `max`, so that NaN passes through unchanged.
+    let y = exp_reduced(if x < MIN_INPUT { MIN_INPUT } else { x });
+    if x < MIN_INPUT { 0.0 } else { y }
+}
+
+/// `e^x` for `x` in `[MIN_INPUT, MAX_INPUT]` (or NaN).
+#[inline(always)]
+fn exp_reduced(xc: f32) -> f32 {
     let t = xc * std::f32::consts::LOG2_E + ROUNDER;
     let n = t - ROUNDER;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
@@ -53,14 +74,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     // shifted into the exponent field.
     let n_bits = t.to_bits().wrapping_sub(ROUNDER.to_bits());
     let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
-    let y = er * scale;
-    if x < MIN_INPUT {
-        0.0
-    } else if x > MAX_INPUT {
-        f32::INFINITY
-    } else {
-        y
-    }
+    er * scale
 }
 
 /// `ln(1 + x)`, within 1 ulp (see the module's documentation).
@@ -143,7 +157,27 @@ pub(crate) mod double {
     /// `e^x` in double precision (see the module's documentation).
     #[inline(always)]
     pub(crate) fn exp(x: f64) -> f64 {
-        let xc = x.clamp(MIN_INPUT, MAX_INPUT);
+        let y = exp_reduced(x.clamp(MIN_INPUT, MAX_INPUT));
+        if x < MIN_INPUT {
+            0.0
+        } else if x > MAX_INPUT {
+            f64::INFINITY
+        } else {
+            y
+        }
+    }
+
+    /// `e^-|x|` in double precision, as [`exp`] computes it.
+    #[inline(always)]
+    pub(crate) fn exp_neg_abs(x: f64) -> f64 {
+        let x = -x.abs();
+        let y = exp_reduced(if x < MIN_INPUT { MIN_INPUT } else { x });
+        if x < MIN_INPUT { 0.0 } else { y }
+    }
+
+    /// `e^x` for `x` in `[MIN_INPUT, MAX_INPUT]` (or NaN).
+    #[inline(always)]
+    fn exp_reduced(xc: f64) -> f64 {
         let t = xc * std::f64::consts::LOG2_E + ROUNDER;
         let n = t - ROUNDER;
         let r = (xc - n * LN2_HI) - n * LN2_LO;
@@ -155,14 +189,7 @@ pub(crate) mod double {
             + 2.0;
         let er = 1.0 + 2.0 * (p / (q - p));
         let n_bits = t.to_bits().wrapping_sub(ROUNDER.to_bits());
-        let y = er * f64::from_bits(n_bits.wrapping_add(1023) << 52);
-        if x < MIN_INPUT {
-            0.0
-        } else if x > MAX_INPUT {
-            f64::INFINITY
-        } else {
-            y
-        }
+        er * f64::from_bits(n_bits.wrapping_add(1023) << 52)
     }
 
     /// `tanh x` in double precision (see the module's documentation).
@@ -284,6 +311,19 @@ mod tests {
         assert_eq!(double::exp(-800.0).to_bits(), 0.0_f64.to_bits());
         assert_eq!(double::exp(800.0).to_bits(), f64::INFINITY.to_bits());
         assert_eq!(double::tanh(-40.0).to_bits(), (-1.0_f64).to_bits());
+    }
+
+    /// The overflow-free form gives the general form's bits, NaN and infinities included.
+    #[test]
+    fn exp_neg_abs_is_exp_of_minus_the_magnitude() {
+        let inputs = sweep(-100.0, 100.0, 1001).chain([f32::INFINITY, f32::NEG_INFINITY, 0.0]);
+        for x in inputs {
+            assert_eq!(exp_neg_abs(x).to_bits(), exp(-x.abs()).to_bits(), "{x}");
+            let x = f64::from(x) * 7.3;
+            let (got, want) = (double::exp_neg_abs(x), double::exp(-x.abs()));
+            assert_eq!(got.to_bits(), want.to_bits(), "{x}");
+        }
+        assert!(exp_neg_abs(f32::NAN).is_nan() && double::exp_neg_abs(f64::NAN).is_nan());
     }
 
     #[test]

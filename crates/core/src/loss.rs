@@ -100,7 +100,7 @@ impl Loss {
 /// `-(y ln p + (1 - y) ln(1 - p))` for `p = sigmoid(z)`, without forming `p`.
 #[inline(always)]
 fn bce_from_logit<T: Scalar>(z: T, y: T) -> T {
-    z.max(T::ZERO) - z * y + (-z.abs()).exp().ln_1p()
+    z.max(T::ZERO) - z * y + z.exp_neg_abs().ln_1p()
 }
 
 #[cfg(test)]
