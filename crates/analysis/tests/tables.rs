@@ -6,8 +6,8 @@ use std::path::Path;
 
 use polars::prelude::{Column, DataFrame, ParquetWriter};
 use vanishing_analysis::{
-    AnalysisError, RunMeta, RunResult, accuracy_summary, read_all, read_experiment, table_columns,
-    vanishing_ratios, write_experiment,
+    AnalysisError, Histograms, RunMeta, RunResult, accuracy_summary, read_all, read_all_with,
+    read_experiment, read_experiment_with, table_columns, vanishing_ratios, write_experiment,
 };
 use vanishing_core::{Activation, Init, Loss, Optimizer, RmsProp};
 use vanishing_data::Circles;
@@ -154,6 +154,28 @@ fn rewriting_replaces_the_folder_whole() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["demo"]);
+}
+
+#[test]
+fn histograms_can_stay_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    write_experiment(dir.path(), "demo", &runs()).unwrap();
+    let full = read_all(dir.path()).unwrap();
+    let light = read_all_with(dir.path(), Histograms::Skip).unwrap();
+    assert!(
+        !full[0].histograms.is_empty(),
+        "the fixture records histograms"
+    );
+    assert!(light[0].histograms.is_empty());
+    // Everything else is read as before.
+    assert_eq!(light[0].runs, full[0].runs);
+    assert_eq!(light[0].history, full[0].history);
+    assert_eq!(light[0].metrics, full[0].metrics);
+    // A damaged histogram table is not even opened when skipped, and refused otherwise.
+    let exp = dir.path().join("demo");
+    fs::write(exp.join("histograms.parquet"), b"not parquet").unwrap();
+    assert!(read_experiment_with(&exp, Histograms::Skip).is_ok());
+    assert!(read_experiment(&exp).is_err());
 }
 
 #[test]
