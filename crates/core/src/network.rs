@@ -222,9 +222,11 @@ impl<T: Scalar> Workspace<T> {
         }
     }
 
-    /// The same buffers, with matrix products run with the given parallelism. Only wide
-    /// layers gain from threads; the result may differ in the last bits from
-    /// [`Par::Seq`], because the products' sums are split differently.
+    /// The same buffers, with matrix products run with the given parallelism, and the
+    /// activation and derivative passes of layers of at least 65,536 values split
+    /// across the same threads. Only wide layers gain from threads; the result may
+    /// differ in the last bits from [`Par::Seq`], because the products' sums are split
+    /// differently (the elementwise passes compute each value alone and change nothing).
     #[must_use]
     pub fn with_par(mut self, par: Par) -> Self {
         self.par = par;

@@ -281,7 +281,9 @@ impl Sink for History {
 /// recording at every step allocates nothing itself.
 #[derive(Debug, Clone)]
 pub(crate) struct StatsScratch {
+    /// A large tensor's values in `f64`, reordered to select its percentiles.
     values: Vec<f64>,
+    /// The histogram handed to the sink.
     counts: Vec<u64>,
     /// Each value's bin, computed in one vectorized pass before counting.
     bin_of: Vec<u32>,
@@ -401,8 +403,8 @@ impl<T: Scalar> WithSimd for Moments<'_, T> {
     fn with_simd<S: Simd>(self, _: S) -> [f64; 5] {
         let (mut sum, mut abs, mut sq) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
         let (mut min, mut max) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
-        // Plain loops over whole lanes (no closure), which keep every partial result in
-        // a register.
+        // Plain loops over whole lanes, without a closure, so that the compiler can keep
+        // the partial results in registers.
         let chunks = self.0.chunks_exact(LANES);
         let rest = chunks.remainder();
         for c in chunks {
@@ -544,8 +546,8 @@ fn both_ends<T: Scalar>(
         keep(&mut least, &mut n_least, m_low, v, &before);
         keep(&mut most, &mut n_most, m_high, v, &after);
     }
-    // Once both buffers are full, most blocks hold nothing that comes before the last
-    // kept value at either end; one branch-free test per block skips them.
+    // Once both buffers are full, a block holding nothing that comes before the last
+    // kept value at either end is skipped after one branch-free test.
     for block in tail.chunks(LANES) {
         let (low, high) = (least[m_low - 1], most[m_high - 1]);
         if block
