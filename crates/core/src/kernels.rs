@@ -105,11 +105,23 @@ pub fn weight_grad<T: Scalar>(dw: MatMut<'_, T>, a: MatRef<'_, T>, d: MatRef<'_,
 pub fn bias_grad<T: Scalar>(db: &mut [T], d: MatRef<'_, T>) {
     assert_eq!(db.len(), d.ncols(), "bias_grad: length");
     if let Some(d) = d.try_as_col_major() {
-        // Eight interleaved partial sums rather than one chain of dependent additions.
-        for (j, out) in db.iter_mut().enumerate() {
-            let col = d.col(j).as_slice();
-            *out = crate::simd::lane_sum(col, col, |v, _| v);
+        /// Every column's sum in eight interleaved partial sums (rather than one chain
+        /// of dependent additions), under one dispatch.
+        struct ColumnSums<'a, T> {
+            db: &'a mut [T],
+            d: MatRef<'a, T, usize, usize, faer::ContiguousFwd>,
         }
+        impl<T: Scalar> pulp::WithSimd for ColumnSums<'_, T> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                for (j, out) in self.db.iter_mut().enumerate() {
+                    let col = self.d.col(j).as_slice();
+                    *out = crate::simd::lane_sum_inline(col, col, |v, _| v);
+                }
+            }
+        }
+        pulp::Arch::new().dispatch(ColumnSums { db, d });
         return;
     }
     for (j, out) in db.iter_mut().enumerate() {

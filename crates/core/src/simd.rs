@@ -64,20 +64,26 @@ pub(crate) fn lane_sum<T: Scalar>(u: &[T], v: &[T], term: impl Fn(T, T) -> T) ->
         type Output = T;
         #[inline(always)]
         fn with_simd<S: Simd>(self, _: S) -> T {
-            const LANES: usize = 8;
-            let mut acc = [T::ZERO; LANES];
-            let (uc, vc) = (self.u.chunks_exact(LANES), self.v.chunks_exact(LANES));
-            let (ur, vr) = (uc.remainder(), vc.remainder());
-            for (uc, vc) in uc.zip(vc) {
-                for l in 0..LANES {
-                    acc[l] += (self.term)(uc[l], vc[l]);
-                }
-            }
-            for (acc, (&u, &v)) in acc.iter_mut().zip(ur.iter().zip(vr)) {
-                *acc += (self.term)(u, v);
-            }
-            ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+            lane_sum_inline(self.u, self.v, self.term)
         }
     }
     Arch::new().dispatch(LaneSum { u, v, term })
+}
+
+/// [`lane_sum`] without its own dispatch, for loops that already run inside one.
+#[inline(always)]
+pub(crate) fn lane_sum_inline<T: Scalar>(u: &[T], v: &[T], term: impl Fn(T, T) -> T) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::ZERO; LANES];
+    let (uc, vc) = (u.chunks_exact(LANES), v.chunks_exact(LANES));
+    let (ur, vr) = (uc.remainder(), vc.remainder());
+    for (uc, vc) in uc.zip(vc) {
+        for l in 0..LANES {
+            acc[l] += term(uc[l], vc[l]);
+        }
+    }
+    for (acc, (&u, &v)) in acc.iter_mut().zip(ur.iter().zip(vr)) {
+        *acc += term(u, v);
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
