@@ -187,6 +187,12 @@ pub trait Sink {
     /// Receives the trained model's decision surface, once at the end of a run that
     /// did not diverge (only when a grid is requested and the data has two features).
     fn boundary(&mut self, record: &BoundaryRecord<'_>);
+    /// Told once, before the first record, how many layer, histogram and metric records
+    /// the run will send at most (fewer if it diverges), so that a sink keeping them in
+    /// memory can make room in one go. The default ignores it.
+    fn expect(&mut self, layers: usize, histograms: usize, metrics: usize) {
+        let _ = (layers, histograms, metrics);
+    }
 }
 
 /// One histogram kept by [`History`].
@@ -247,6 +253,12 @@ impl OwnedBoundary {
 }
 
 impl Sink for History {
+    fn expect(&mut self, layers: usize, histograms: usize, metrics: usize) {
+        self.layers.reserve(layers);
+        self.histograms.reserve(histograms);
+        self.metrics.reserve(metrics);
+    }
+
     fn layer(&mut self, record: &LayerRecord) {
         self.layers.push(*record);
     }

@@ -8,7 +8,7 @@ use vanishing_data::{Dataset, Split as DataSplit};
 use crate::record::{
     BoundaryRecord, HistogramRecord, LayerRecord, MetricRecord, Quantity, Split, StatsScratch,
 };
-use crate::{DataSpec, Mlp, Precision, RunSpec, Sink, TrainError};
+use crate::{DataSpec, Mlp, Precision, RecordPolicy, RunSpec, Sink, TrainError};
 
 /// Stream numbers of the run's seed: each kind of random draw has its own, so that
 /// changing one part of a configuration does not shift the draws of another.
@@ -168,6 +168,7 @@ impl<'a, T: Scalar> Trainer<'a, T> {
         let batch = self.batch_x.len() / self.train.d;
         let mut step: u64 = 0;
         let mut diverged = false;
+        self.announce(sink);
         self.metrics(0, 0, sink);
         'epochs: for epoch in 0..self.spec.epochs {
             self.reshuffle();
@@ -212,6 +213,27 @@ impl<'a, T: Scalar> Trainer<'a, T> {
             steps: step,
             wall: started.elapsed(),
         })
+    }
+
+    /// Tells the sink how many records the run will send at most.
+    fn announce<S: Sink + ?Sized>(&self, sink: &mut S) {
+        let epochs = u64::from(self.spec.epochs);
+        let total_steps = epochs * self.steps_per_epoch;
+        let taken = match self.spec.record {
+            RecordPolicy::Epoch => epochs,
+            RecordPolicy::Step => total_steps,
+            RecordPolicy::Every(n) => total_steps.div_ceil(n.max(1)),
+        };
+        // Every record covers each quantity of each layer; one more closes the run.
+        let layers =
+            (taken as usize + 1) * self.mlp.architecture().layers().len() * Quantity::ALL.len();
+        let histograms = if self.spec.histogram_bins.is_some() {
+            layers
+        } else {
+            0
+        };
+        let splits = if self.test.n > 0 { 2 } else { 1 };
+        sink.expect(layers, histograms, (self.spec.epochs as usize + 1) * splits);
     }
 
     fn reshuffle(&mut self) {

@@ -5,7 +5,10 @@ mod common;
 
 use common::tutorial;
 use vanishing_core::{Activation, Optimizer, Sgd};
-use vanishing_train::{History, Quantity, RecordPolicy, Split, prepare_data, train};
+use vanishing_train::{
+    BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, Quantity, RecordPolicy,
+    Sink, Split, prepare_data, train,
+};
 
 fn run(spec: &vanishing_train::RunSpec) -> (History, vanishing_train::RunOutcome) {
     let data = prepare_data(spec).unwrap();
@@ -42,6 +45,58 @@ fn record_counts_follow_the_policy() {
         // Metrics before training and after every epoch, whatever the policy.
         assert_eq!(history.metrics.len(), epochs as usize + 1);
         assert!(history.histograms.is_empty());
+    }
+}
+
+/// A sink that keeps what it is told to expect beside what it then receives.
+#[derive(Default)]
+struct Announced {
+    expected: Option<(usize, usize, usize)>,
+    history: History,
+}
+
+impl Sink for Announced {
+    fn expect(&mut self, layers: usize, histograms: usize, metrics: usize) {
+        assert!(self.expected.is_none(), "told twice");
+        assert!(
+            self.history.metrics.is_empty(),
+            "told after the first record"
+        );
+        self.expected = Some((layers, histograms, metrics));
+    }
+    fn layer(&mut self, record: &LayerRecord) {
+        self.history.layer(record);
+    }
+    fn histogram(&mut self, record: &HistogramRecord<'_>) {
+        self.history.histogram(record);
+    }
+    fn metrics(&mut self, record: &MetricRecord) {
+        self.history.metrics(record);
+    }
+    fn boundary(&mut self, record: &BoundaryRecord<'_>) {
+        self.history.boundary(record);
+    }
+}
+
+/// The counts a sink is told to expect are those it receives from a run that does not
+/// diverge, under every policy, with histograms and a test split.
+#[test]
+fn sinks_are_told_how_many_records_to_expect() {
+    for policy in [
+        RecordPolicy::Epoch,
+        RecordPolicy::Step,
+        RecordPolicy::Every(4),
+    ] {
+        let mut spec = tutorial(Activation::Tanh, 6, policy);
+        spec.histogram_bins = Some(4);
+        spec.test_fraction = 0.25;
+        let data = prepare_data(&spec).unwrap();
+        let mut sink = Announced::default();
+        let outcome = train(&spec, &data, &mut sink).unwrap();
+        assert!(!outcome.diverged);
+        let h = &sink.history;
+        let received = (h.layers.len(), h.histograms.len(), h.metrics.len());
+        assert_eq!(sink.expected, Some(received), "{policy:?}");
     }
 }
 
