@@ -162,6 +162,8 @@ impl Activation {
         match self {
             Self::Sigmoid => zip_map(d, a, |d, a| d * (a * (T::ONE - a))),
             Self::Tanh => zip_map(d, a, |d, a| d * (T::ONE - a * a)),
+            // Multiplying by zero rather than writing zero keeps what `d *= f'(z)` gave:
+            // NaN stays NaN, and the sign of zero follows `d`.
             Self::Relu => zip_map(d, z, |d, z| if z > T::ZERO { d } else { d * T::ZERO }),
             Self::Linear => {}
             _ => {

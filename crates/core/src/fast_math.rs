@@ -14,7 +14,7 @@
 //! a rational form without an exponential, which cut the tanh network's training step
 //! by a fifth; it is also the form TensorFlow itself evaluates). [`exp`] flushes results below `f32::MIN_POSITIVE`
 //! (inputs below about -87.34) to zero, an absolute error under 1.2e-38, and returns
-//! infinity above 88.37 (where the true value is within 25% of `f32::MAX`); the core
+//! infinity above 88.37 (where the true value is above 70% of `f32::MAX`); the core
 //! only ever calls it on inputs of at most zero. NaN stays NaN and infinities map to
 //! their limits.
 //!

@@ -20,7 +20,7 @@ use crate::Scalar;
 /// Largest kernel (`fan_in x units` weights) for which the dense kernels use
 /// [`loops`] rather than faer. On the project's machine the `kernels` benchmark has the
 /// loops 1.8x faster than faer for a 5 x 5 kernel at 32 rows and 1.6x at 1,000 rows,
-/// only 1.1x at 8 x 8, and slower at 16 x 16; shapes between 5 x 5 and 8 x 8 were not
+/// about even at 8 x 8 (1.05x), and slower at 16 x 16; shapes between 5 x 5 and 8 x 8 were not
 /// measured, so the threshold stays below 8 x 8.
 pub const SMALL_KERNEL: usize = 32;
 
@@ -209,39 +209,14 @@ pub mod loops {
     /// the loops over that many terms unroll and their operands stay in registers.
     macro_rules! with_terms {
         ($n:expr, $k:ident => $body:expr) => {
+            with_terms!(@arms $n, $k, $body, 1 2 3 4 5 6 7 8)
+        };
+        (@arms $n:expr, $k:ident, $body:expr, $($count:literal)*) => {
             match $n {
-                1 => {
-                    const $k: usize = 1;
+                $($count => {
+                    const $k: usize = $count;
                     $body
-                }
-                2 => {
-                    const $k: usize = 2;
-                    $body
-                }
-                3 => {
-                    const $k: usize = 3;
-                    $body
-                }
-                4 => {
-                    const $k: usize = 4;
-                    $body
-                }
-                5 => {
-                    const $k: usize = 5;
-                    $body
-                }
-                6 => {
-                    const $k: usize = 6;
-                    $body
-                }
-                7 => {
-                    const $k: usize = 7;
-                    $body
-                }
-                8 => {
-                    const $k: usize = 8;
-                    $body
-                }
+                })*
                 _ => {}
             }
         };
