@@ -8,7 +8,9 @@
 //! atomically. [`read_experiment`] and [`read_all`] read such folders back into
 //! [`ExperimentTables`], checking every column's presence and type (the `_with` forms
 //! can leave the large histogram table on disk, see [`Histograms`]), and
-//! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks;
+//! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks,
+//! with [`layer_profile`], [`variance_recursion`] and [`config_summaries`] for how the
+//! gradient flows (medians over seeds as [`Spread`]s);
 //! [`keras_pairs`] and [`fidelity`] set runs imported from Keras (`framework` =
 //! [`KERAS`]) beside vanishing's own and measure their agreement as a [`Fidelity`].
 //! Every failure is an [`AnalysisError`] naming its file. This is the only crate that
@@ -16,6 +18,7 @@
 
 mod error;
 mod fidelity;
+mod flow;
 mod read;
 mod schema;
 mod summary;
@@ -27,6 +30,10 @@ pub use fidelity::{
     ACCURACY_TOLERANCE, AccuracyAgreement, Fidelity, GRADIENT_TOLERANCE, GradientAgreement, KERAS,
     Verdict, fidelity, final_accuracies, initial_gradient_std, is_keras, keras_pairs, median,
     median_interval,
+};
+pub use flow::{
+    ConfigSummary, LayerPoint, Moment, RecursionStep, Spread, config_summaries, layer_profile,
+    variance_recursion,
 };
 pub use read::{
     Histograms, experiment_dirs, read_all, read_all_with, read_experiment, read_experiment_with,

@@ -28,6 +28,9 @@ fn read_table<T: Table>(dir: &Path) -> Result<Vec<T>, AnalysisError> {
 pub enum Histograms {
     /// Read and check the histograms with the other tables.
     Read,
+    /// Keep only the histograms of the state before training (`step = 0`), which is
+    /// what the report draws.
+    Initial,
     /// Leave them on disk; [`ExperimentTables::histograms`] stays empty.
     Skip,
 }
@@ -64,6 +67,11 @@ pub fn read_experiment_with(
         metrics: read_table::<MetricRow>(dir)?,
         histograms: match histograms {
             Histograms::Read => read_table::<HistogramRow>(dir)?,
+            Histograms::Initial => {
+                let mut rows = read_table::<HistogramRow>(dir)?;
+                rows.retain(|h| h.step == 0);
+                rows
+            }
             Histograms::Skip => Vec::new(),
         },
         dataset: read_table::<PointRow>(dir)?,

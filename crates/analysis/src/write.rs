@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{ParquetCompression, ParquetWriter};
 use vanishing_core::{Init, Optimizer, RmsPropVariant};
 use vanishing_data::Split as DataSplit;
-use vanishing_train::{History, RecordPolicy, RunOutcome, RunSpec};
+use vanishing_train::{BinEdges, History, Quantity, RecordPolicy, RunOutcome, RunSpec};
 
 use crate::AnalysisError;
 use crate::schema::Table;
@@ -175,21 +175,27 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 accuracy: m.accuracy,
             });
         }
+        // Every histogram of a quantity has the same edges, computed once.
+        let bins = run.spec.histogram_bins.unwrap_or(1);
+        let edges: Vec<(Quantity, BinEdges)> = Quantity::ALL
+            .into_iter()
+            .map(|q| (q, BinEdges::new(q, bins)))
+            .collect();
         for h in &run.history.histograms {
-            let width = (h.hi - h.lo) / h.counts.len() as f64;
-            for (i, &count) in h.counts.iter().enumerate() {
+            let edges = edges
+                .iter()
+                .find(|(q, _)| *q == h.quantity)
+                .map(|(_, e)| e.edges())
+                .unwrap_or_default();
+            for ((&count, &bin_lo), &bin_hi) in h.counts.iter().zip(edges).zip(&edges[1..]) {
                 histograms.push(HistogramRow {
                     run_id: run_id.clone(),
                     epoch: i64::from(h.epoch),
                     step: h.step as i64,
                     layer: i64::from(h.layer),
                     quantity: h.quantity.name().to_owned(),
-                    bin_lo: h.lo + i as f64 * width,
-                    bin_hi: if i + 1 == h.counts.len() {
-                        h.hi
-                    } else {
-                        h.lo + (i + 1) as f64 * width
-                    },
+                    bin_lo,
+                    bin_hi,
                     count: count as i64,
                 });
             }

@@ -12,7 +12,8 @@ use vanishing_analysis::{
 use vanishing_core::{Activation, Init, Loss, Optimizer, RmsProp};
 use vanishing_data::Circles;
 use vanishing_train::{
-    DataSpec, History, ModelSpec, Precision, RecordPolicy, RunSpec, prepare_data, train,
+    BinEdges, DataSpec, History, ModelSpec, Precision, Quantity, RecordPolicy, RunSpec,
+    prepare_data, train,
 };
 
 fn spec(activation: Activation, seed: u64) -> RunSpec {
@@ -87,11 +88,15 @@ fn written_tables_read_back_with_every_record() {
     let ids: Vec<&str> = tables.runs.iter().map(|r| r.run_id.as_str()).collect();
     assert_eq!(ids, ["sigmoid/s1", "sigmoid/s2", "relu/s1"]);
 
-    // 4 layers x 6 quantities x 4 records (3 epochs + final) per run.
-    assert_eq!(tables.history.len(), 3 * 4 * 6 * 4);
+    // 4 layers x (7 quantities x 4 records (3 epochs + final) + the updates of the 3
+    // records followed by a step) per run.
+    assert_eq!(tables.history.len(), 3 * 4 * (7 * 4 + 3));
     // 4 evaluations x 2 splits per run.
     assert_eq!(tables.metrics.len(), 3 * 4 * 2);
-    assert_eq!(tables.histograms.len(), 3 * 4 * 6 * 4 * 5);
+    // One histogram per history row, each with its quantity's fixed bins.
+    let bins = |q| BinEdges::new(q, 5).len();
+    let per_run = 4 * (4 * bins(Quantity::Activation) + (6 * 4 + 3) * bins(Quantity::Weight));
+    assert_eq!(tables.histograms.len(), 3 * per_run);
     assert_eq!(tables.dataset.len(), 3 * 100);
     // A 7 x 7 grid per run, over the data's range and a margin.
     assert_eq!(tables.boundary.len(), 3 * 49);
@@ -132,10 +137,30 @@ fn written_tables_read_back_with_every_record() {
             .iter()
             .any(|h| h.layer_name == "output" && h.layer == 4)
     );
-    // Histogram bins tile each record's range.
-    let bins: Vec<_> = tables.histograms.iter().take(5).collect();
-    for w in bins.windows(2) {
-        assert_eq!(w[0].bin_hi.to_bits(), w[1].bin_lo.to_bits());
+    // Every histogram of a quantity has the same edges, from -inf to +inf, and its
+    // counts add up to its tensor's size (a 5 x 5 kernel for layer 2).
+    for q in Quantity::ALL {
+        let edges = BinEdges::new(q, 5);
+        let rows: Vec<_> = tables
+            .histograms
+            .iter()
+            .filter(|h| h.quantity == q.name() && h.layer == 2)
+            .collect();
+        assert!(!rows.is_empty(), "{q:?}");
+        for record in rows.chunks(edges.len()) {
+            let lo: Vec<f64> = record.iter().map(|h| h.bin_lo).collect();
+            let hi: Vec<f64> = record.iter().map(|h| h.bin_hi).collect();
+            assert_eq!(lo, edges.edges()[..edges.len()], "{q:?}");
+            assert_eq!(hi, edges.edges()[1..], "{q:?}");
+            assert!(record.iter().all(|h| h.step == record[0].step));
+            let total: i64 = record.iter().map(|h| h.count).sum();
+            if matches!(
+                q,
+                Quantity::Weight | Quantity::WeightGrad | Quantity::Update
+            ) {
+                assert_eq!(total, 25, "{q:?}");
+            }
+        }
     }
 }
 

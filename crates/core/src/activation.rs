@@ -173,6 +173,22 @@ impl Activation {
             }
         }
     }
+
+    /// `slope[i] = f'(z[i])` over a whole buffer, with `a = f(z)` as stored by the
+    /// forward pass: the factors [`Activation::mul_derivative`] multiplies by.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    #[track_caller]
+    pub fn derivative_slice<T: Scalar>(self, z: &[T], a: &[T], slope: &mut [T]) {
+        assert!(
+            slope.len() == z.len() && z.len() == a.len(),
+            "derivative_slice: lengths"
+        );
+        for ((s, &z), &a) in slope.iter_mut().zip(z).zip(a) {
+            *s = self.derivative(z, a);
+        }
+    }
 }
 
 impl fmt::Display for Activation {
@@ -218,6 +234,34 @@ mod tests {
                     (analytic - numeric).abs() < 1e-8,
                     "{act} at {z}: {analytic} vs {numeric}"
                 );
+            }
+        }
+    }
+
+    /// The slopes recorded for a layer are the factors the backward pass multiplies
+    /// by, and match finite differences of the function.
+    #[test]
+    fn derivative_slice_is_the_backward_factor() {
+        let z: Vec<f64> = (-40..=40).map(|i| f64::from(i) * 0.17).collect();
+        let acts = Activation::ALL
+            .into_iter()
+            .chain([Activation::LeakyRelu { alpha: 0.01 }]);
+        for act in acts {
+            let a: Vec<f64> = z.iter().map(|&z| act.apply(z)).collect();
+            let mut slope = vec![0.0; z.len()];
+            act.derivative_slice(&z, &a, &mut slope);
+            let mut factor = vec![1.0; z.len()];
+            act.mul_derivative(&mut factor, &z, &a);
+            for (i, (&s, &f)) in slope.iter().zip(&factor).enumerate() {
+                assert_eq!(s.to_bits(), f.to_bits(), "{act} at {}", z[i]);
+                if z[i] != 0.0 {
+                    let numeric = numeric_slope(act, z[i]);
+                    assert!(
+                        (s - numeric).abs() < 1e-8,
+                        "{act} at {}: {s} vs {numeric}",
+                        z[i]
+                    );
+                }
             }
         }
     }

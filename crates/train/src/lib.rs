@@ -5,20 +5,22 @@
 //! dataset; [`train`] builds an [`Mlp`] from the numeric core, runs the minibatch loop
 //! (reshuffled every epoch from the run's seed) and sends what it observes to a
 //! [`Sink`]: per-layer [`Stats`] of every [`Quantity`] as [`LayerRecord`]s, optional
-//! [`HistogramRecord`]s, loss and accuracy as [`MetricRecord`]s, and the trained model's
+//! [`HistogramRecord`]s on fixed [`BinEdges`] shared by every run, loss and accuracy as [`MetricRecord`]s, and the trained model's
 //! decision surface as a [`BoundaryRecord`]. [`History`] is the
 //! sink that keeps everything in memory. The crate knows nothing of files, tables, HTML
 //! or TOML: records are plain structs.
 
+mod bins;
 mod mlp;
 mod record;
 mod spec;
 mod trainer;
 
+pub use bins::{BinEdges, BinScale};
 pub use mlp::Mlp;
 pub use record::{
     BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, OwnedBoundary,
-    OwnedHistogram, Quantity, Sink, Split, Stats,
+    OwnedHistogram, Quantity, Sink, Split, Stats, TensorRecord, Values,
 };
 pub use spec::{DataSpec, ModelSpec, Precision, RecordPolicy, RunSpec, TrainError};
 pub use trainer::{RunOutcome, prepare_data, train};

@@ -17,17 +17,40 @@ pub enum Quantity {
     /// The back-propagated gradient at the layer's pre-activation, `dLoss/dZ`, over the
     /// minibatch.
     PreactGrad,
+    /// The slope of the layer's activation function at each unit's pre-activation,
+    /// `f'(Z)`, over the minibatch: the factor by which the layer scales the gradient
+    /// flowing back through it. Its mean square (`mean^2 + std^2`) is the term of the
+    /// variance recursion of Glorot & Bengio that the activation contributes.
+    Slope,
+    /// The change of the kernel applied by the optimizer step that follows the record
+    /// (`w after - w before`, computed in the run's precision). The final record, after
+    /// which no step is applied, has none.
+    Update,
 }
 
 impl Quantity {
     /// Every quantity, in table order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Weight,
         Self::WeightGrad,
         Self::Bias,
         Self::BiasGrad,
         Self::Activation,
         Self::PreactGrad,
+        Self::Slope,
+        Self::Update,
+    ];
+
+    /// The quantities measured on the state a record holds, before the step: all but
+    /// [`Quantity::Update`].
+    pub const BEFORE_STEP: [Self; 7] = [
+        Self::Weight,
+        Self::WeightGrad,
+        Self::Bias,
+        Self::BiasGrad,
+        Self::Activation,
+        Self::PreactGrad,
+        Self::Slope,
     ];
 
     /// The quantity's name in the tables.
@@ -39,6 +62,8 @@ impl Quantity {
             Self::BiasGrad => "bias_grad",
             Self::Activation => "activation",
             Self::PreactGrad => "preact_grad",
+            Self::Slope => "slope",
+            Self::Update => "update",
         }
     }
 }
@@ -74,7 +99,7 @@ impl Stats {
     /// saturation test; `None` for no values. Allocates, unlike the training loop's
     /// own recording.
     pub fn of(values: &[f64]) -> Option<Self> {
-        (!values.is_empty()).then(|| StatsScratch::new(values.len(), 0).stats(values, None))
+        (!values.is_empty()).then(|| StatsScratch::new(values.len()).stats(values, None))
     }
 }
 
@@ -93,8 +118,9 @@ pub struct LayerRecord {
     pub stats: Stats,
 }
 
-/// A histogram of one quantity of one layer at one step: `counts.len()` equal bins
-/// spanning `[lo, hi]` (the tensor's range; the last bin includes `hi`).
+/// A histogram of one quantity of one layer at one step, on the quantity's fixed
+/// [`BinEdges`](crate::BinEdges): bin `i` counts the values in `[edges[i], edges[i + 1])`,
+/// the outermost bins reach to infinity, and the counts add up to the tensor's size.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HistogramRecord<'a> {
     /// Completed epochs when the record was taken.
@@ -105,12 +131,47 @@ pub struct HistogramRecord<'a> {
     pub layer: u32,
     /// What was measured.
     pub quantity: Quantity,
-    /// Lower edge of the first bin.
-    pub lo: f64,
-    /// Upper edge of the last bin.
-    pub hi: f64,
+    /// The bins' edges, one more than there are bins.
+    pub edges: &'a [f64],
     /// Number of values in each bin.
     pub counts: &'a [u64],
+}
+
+/// The values of a recorded tensor, in the run's precision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Values<'a> {
+    /// A single-precision run's values.
+    F32(&'a [f32]),
+    /// A double-precision run's values.
+    F64(&'a [f64]),
+}
+
+impl Values<'_> {
+    /// The values, converted exactly to `f64`.
+    pub fn to_f64(&self) -> Vec<f64> {
+        match self {
+            Self::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            Self::F64(v) => v.to_vec(),
+        }
+    }
+}
+
+/// One recorded tensor itself, for sinks that keep raw values (see
+/// [`Sink::tensor`]): the values whose statistics a [`LayerRecord`] of the same epoch,
+/// step, layer and quantity summarizes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorRecord<'a> {
+    /// Completed epochs when the record was taken.
+    pub epoch: u32,
+    /// Completed optimizer steps when the record was taken.
+    pub step: u64,
+    /// Layer, 1-based from the input side.
+    pub layer: u32,
+    /// What was measured.
+    pub quantity: Quantity,
+    /// The tensor (kernels column-major `fan_in x units`, minibatch tensors
+    /// column-major `batch x units`).
+    pub values: Values<'a>,
 }
 
 /// Which rows a metric was computed on.
@@ -187,6 +248,16 @@ pub trait Sink {
     /// Receives the trained model's decision surface, once at the end of a run that
     /// did not diverge (only when a grid is requested and the data has two features).
     fn boundary(&mut self, record: &BoundaryRecord<'_>);
+    /// Whether the sink wants every recorded tensor's values through [`Sink::tensor`].
+    /// The default does not, and then the trainer does not send them.
+    fn wants_tensors(&self) -> bool {
+        false
+    }
+    /// Receives one recorded tensor's values, just before its statistics (only when
+    /// [`Sink::wants_tensors`]).
+    fn tensor(&mut self, record: &TensorRecord<'_>) {
+        let _ = record;
+    }
     /// Told once, before the first record, how many layer, histogram and metric records
     /// the run will send at most (fewer if it diverges), so that a sink keeping them in
     /// memory can make room in one go. The default ignores it.
@@ -195,7 +266,8 @@ pub trait Sink {
     }
 }
 
-/// One histogram kept by [`History`].
+/// One histogram kept by [`History`]; its edges are those of its quantity,
+/// [`BinEdges::new`](crate::BinEdges::new)`(quantity, bins)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OwnedHistogram {
     /// Completed epochs when the record was taken.
@@ -206,10 +278,6 @@ pub struct OwnedHistogram {
     pub layer: u32,
     /// What was measured.
     pub quantity: Quantity,
-    /// Lower edge of the first bin.
-    pub lo: f64,
-    /// Upper edge of the last bin.
-    pub hi: f64,
     /// Number of values in each bin.
     pub counts: Vec<u64>,
 }
@@ -269,8 +337,6 @@ impl Sink for History {
             step: record.step,
             layer: record.layer,
             quantity: record.quantity,
-            lo: record.lo,
-            hi: record.hi,
             counts: record.counts.to_vec(),
         });
     }
@@ -289,32 +355,19 @@ impl Sink for History {
     }
 }
 
-/// Computes [`Stats`] and histograms with scratch memory allocated once, so that
-/// recording at every step allocates nothing itself.
+/// Computes [`Stats`] with scratch memory allocated once, so that recording at every
+/// step allocates nothing itself.
 #[derive(Debug, Clone)]
 pub(crate) struct StatsScratch {
     /// A large tensor's values in `f64`, reordered to select its percentiles.
     values: Vec<f64>,
-    /// The histogram handed to the sink.
-    counts: Vec<u64>,
-    /// Each value's bin, computed in one vectorized pass before counting.
-    bin_of: Vec<u32>,
-    /// [`COUNTERS`] interleaved copies of the histogram, so that consecutive values
-    /// falling in the same bin do not wait on each other's increment.
-    partial: Vec<u64>,
 }
 
-/// Copies of the histogram counted into at once.
-const COUNTERS: usize = 4;
-
 impl StatsScratch {
-    /// Scratch for tensors of up to `max_len` values and `bins` histogram bins.
-    pub(crate) fn new(max_len: usize, bins: usize) -> Self {
+    /// Scratch for tensors of up to `max_len` values.
+    pub(crate) fn new(max_len: usize) -> Self {
         Self {
             values: Vec::with_capacity(max_len),
-            counts: vec![0; bins],
-            bin_of: Vec::with_capacity(if bins > 0 { max_len } else { 0 }),
-            partial: vec![0; COUNTERS * bins],
         }
     }
 
@@ -362,43 +415,6 @@ impl StatsScratch {
             p98,
             saturated_frac,
         }
-    }
-
-    /// A histogram of `values` over their range, in the scratch's bins.
-    pub(crate) fn histogram<T: Scalar>(&mut self, values: &[T], lo: f64, hi: f64) -> &[u64] {
-        self.counts.fill(0);
-        let bins = self.counts.len();
-        let width = hi - lo;
-        if width.is_nan() || width <= 0.0 {
-            self.counts[0] = values.len() as u64;
-            return &self.counts;
-        }
-        // Clamping in floating point before the conversion gives the same bin as
-        // converting first (NaN and values below `lo` land in the first bin, values at
-        // or above `hi` in the last), and lets the pass vectorize.
-        let last = (bins - 1) as f64;
-        self.bin_of.clear();
-        self.bin_of.extend(
-            values
-                .iter()
-                .map(|v| ((v.to_f64() - lo) / width * bins as f64).max(0.0).min(last) as u32),
-        );
-        self.partial.fill(0);
-        let chunks = self.bin_of.chunks_exact(COUNTERS);
-        for (copy, &bin) in chunks.remainder().iter().enumerate() {
-            self.partial[copy * bins + bin as usize] += 1;
-        }
-        for chunk in chunks {
-            for (copy, &bin) in chunk.iter().enumerate() {
-                self.partial[copy * bins + bin as usize] += 1;
-            }
-        }
-        for (bin, count) in self.counts.iter_mut().enumerate() {
-            *count = (0..COUNTERS)
-                .map(|copy| self.partial[copy * bins + bin])
-                .sum();
-        }
-        &self.counts
     }
 }
 
@@ -608,7 +624,7 @@ mod tests {
     fn stats_match_numpy() {
         // numpy: x = np.arange(1, 11) ** 2 / 10
         let x: Vec<f64> = (1..=10).map(|i| f64::from(i * i) / 10.0).collect();
-        let mut scratch = StatsScratch::new(10, 4);
+        let mut scratch = StatsScratch::new(10);
         let s = scratch.stats(&x, None);
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert!(close(s.mean, 3.85), "mean {}", s.mean);
@@ -655,21 +671,11 @@ mod tests {
     fn saturated_fraction_counts_flat_units() {
         let z = [-10.0_f64, -1.0, 0.0, 1.0, 10.0];
         let a: Vec<f64> = z.iter().map(|&z| Activation::Tanh.apply(z)).collect();
-        let mut scratch = StatsScratch::new(5, 1);
+        let mut scratch = StatsScratch::new(5);
         let s = scratch.stats(&a, Some((Activation::Tanh, &z[..])));
         assert_eq!(s.saturated_frac, Some(0.4));
         // A linear unit never saturates, so the fraction would say nothing.
         let s = scratch.stats(&z, Some((Activation::Linear, &z[..])));
         assert_eq!(s.saturated_frac, None);
-    }
-
-    #[test]
-    fn histogram_bins_cover_the_range() {
-        let x = [0.0_f64, 0.1, 0.5, 0.74, 0.75, 1.0];
-        let mut scratch = StatsScratch::new(6, 4);
-        // As numpy.histogram(x, bins=4): half-open bins, the last one closed.
-        assert_eq!(scratch.histogram(&x, 0.0, 1.0), &[2, 0, 2, 2]);
-        // A constant tensor puts everything in the first bin.
-        assert_eq!(scratch.histogram(&[2.0_f64; 3], 2.0, 2.0), &[3, 0, 0, 0]);
     }
 }

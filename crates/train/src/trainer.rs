@@ -7,8 +7,11 @@ use vanishing_data::{Dataset, Split as DataSplit};
 
 use crate::record::{
     BoundaryRecord, HistogramRecord, LayerRecord, MetricRecord, Quantity, Split, StatsScratch,
+    TensorRecord, Values,
 };
-use crate::{DataSpec, Mlp, Precision, RecordPolicy, RunSpec, Sink, TrainError};
+use crate::{
+    BinEdges, BinScale, DataSpec, Mlp, Precision, RecordPolicy, RunSpec, Sink, TrainError,
+};
 
 /// Stream numbers of the run's seed: each kind of random draw has its own, so that
 /// changing one part of a configuration does not shift the draws of another.
@@ -78,6 +81,23 @@ fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The precisions a run computes in, whose tensors a sink can receive as [`Values`].
+trait Recorded: Scalar {
+    fn values(values: &[Self]) -> Values<'_>;
+}
+
+impl Recorded for f32 {
+    fn values(values: &[Self]) -> Values<'_> {
+        Values::F32(values)
+    }
+}
+
+impl Recorded for f64 {
+    fn values(values: &[Self]) -> Values<'_> {
+        Values::F64(values)
+    }
+}
+
 /// A split converted once to the training precision, column-major.
 struct Rows<T> {
     x: Vec<T>,
@@ -120,10 +140,47 @@ struct Trainer<'a, T> {
     order: Vec<usize>,
     shuffle: ChaCha8Rng,
     scratch: StatsScratch,
+    /// A tensor derived at record time (the activation slopes, or a kernel's update).
+    derived: Vec<T>,
+    /// The parameters before the step that follows a record, to measure its update.
+    before: Vec<T>,
+    histograms: Option<Histograms>,
     steps_per_epoch: u64,
 }
 
-impl<'a, T: Scalar> Trainer<'a, T> {
+/// The fixed edges of both scales and the counts handed to the sink.
+struct Histograms {
+    activation: BinEdges,
+    log: BinEdges,
+    counts: Vec<u64>,
+}
+
+impl Histograms {
+    fn new(bins: usize) -> Self {
+        let activation = BinEdges::with_scale(BinScale::Activation, bins);
+        let log = BinEdges::with_scale(BinScale::SymmetricLog, bins);
+        let counts = Vec::with_capacity(activation.len().max(log.len()));
+        Self {
+            activation,
+            log,
+            counts,
+        }
+    }
+
+    /// Counts `values` on the quantity's edges; returns the edges and the counts.
+    fn count<T: Scalar>(&mut self, quantity: Quantity, values: &[T]) -> (&[f64], &[u64]) {
+        let edges = match BinScale::of(quantity) {
+            BinScale::Activation => &self.activation,
+            BinScale::SymmetricLog => &self.log,
+        };
+        self.counts.clear();
+        self.counts.resize(edges.len(), 0);
+        edges.count(values, &mut self.counts);
+        (edges.edges(), &self.counts)
+    }
+}
+
+impl<'a, T: Recorded> Trainer<'a, T> {
     fn new(spec: &'a RunSpec, data: &DataSplit) -> Result<Self, TrainError> {
         let train = Rows::<T>::new(&data.train);
         let test = Rows::<T>::new(&data.test);
@@ -151,10 +208,10 @@ impl<'a, T: Scalar> Trainer<'a, T> {
             batch_y: vec![T::ZERO; batch],
             order: (0..train.n).collect(),
             shuffle: stream(spec.seed, STREAM_SHUFFLE),
-            scratch: StatsScratch::new(
-                largest_tensor.max(largest_layer),
-                spec.histogram_bins.unwrap_or(0),
-            ),
+            scratch: StatsScratch::new(largest_tensor.max(largest_layer)),
+            derived: vec![T::ZERO; largest_tensor],
+            before: vec![T::ZERO; arch.n_params()],
+            histograms: spec.histogram_bins.map(Histograms::new),
             steps_per_epoch: train.n.div_ceil(batch) as u64,
             spec,
             mlp,
@@ -169,7 +226,9 @@ impl<'a, T: Scalar> Trainer<'a, T> {
         let mut step: u64 = 0;
         let mut diverged = false;
         self.announce(sink);
-        self.metrics(0, 0, sink);
+        // The metrics of the latest state, which are the final ones unless the run
+        // diverged midway through an epoch.
+        let mut last_metrics = Some(self.metrics(0, 0, sink));
         'epochs: for epoch in 0..self.spec.epochs {
             self.reshuffle();
             for start in (0..self.train.n).step_by(batch) {
@@ -177,19 +236,26 @@ impl<'a, T: Scalar> Trainer<'a, T> {
                 let loss = self.gradients_on(start, rows);
                 if !loss.is_finite() {
                     diverged = true;
+                    last_metrics = None;
                     break 'epochs;
                 }
-                if self.spec.record.records(step, self.steps_per_epoch) {
+                let records = self.spec.record.records(step, self.steps_per_epoch);
+                if records {
                     self.record(epoch, step, sink);
+                    self.before.copy_from_slice(self.mlp.params());
                 }
                 self.mlp.apply_gradients();
+                if records {
+                    self.record_update(epoch, step, sink);
+                }
                 step += 1;
             }
             if !self.mlp.params_finite() {
                 diverged = true;
+                last_metrics = None;
                 break;
             }
-            self.metrics(epoch + 1, step, sink);
+            last_metrics = Some(self.metrics(epoch + 1, step, sink));
         }
         if !diverged {
             // The final record: the trained parameters, with the gradient of the
@@ -203,8 +269,15 @@ impl<'a, T: Scalar> Trainer<'a, T> {
         if !diverged && self.spec.boundary_grid >= 2 && self.train.d == 2 && self.train.n > 0 {
             self.boundary(sink);
         }
-        let (final_loss, final_accuracy) = self.evaluate(false);
-        let final_test = (self.test.n > 0).then(|| self.evaluate(true));
+        // Evaluating a wide network over every row costs more than a step: the last
+        // metrics already hold the final state's numbers.
+        let ((final_loss, final_accuracy), final_test) = match last_metrics {
+            Some(m) => m,
+            None => (
+                self.evaluate(false),
+                (self.test.n > 0).then(|| self.evaluate(true)),
+            ),
+        };
         Ok(RunOutcome {
             final_loss,
             final_accuracy,
@@ -224,9 +297,11 @@ impl<'a, T: Scalar> Trainer<'a, T> {
             RecordPolicy::Step => total_steps,
             RecordPolicy::Every(n) => total_steps.div_ceil(n.max(1)),
         };
-        // Every record covers each quantity of each layer; one more closes the run.
-        let layers =
-            (taken as usize + 1) * self.mlp.architecture().layers().len() * Quantity::ALL.len();
+        // Every record covers each quantity of each layer, and one more closes the run;
+        // all but that last one are followed by a step, whose update is recorded.
+        let n_layers = self.mlp.architecture().layers().len();
+        let layers = (taken as usize + 1) * n_layers * Quantity::BEFORE_STEP.len()
+            + taken as usize * n_layers;
         let histograms = if self.spec.histogram_bins.is_some() {
             layers
         } else {
@@ -257,14 +332,15 @@ impl<'a, T: Scalar> Trainer<'a, T> {
         self.mlp.compute_gradients(x, &self.batch_y[..rows])
     }
 
-    /// Sends the statistics (and histograms) of every quantity of every layer.
+    /// Sends the statistics (and histograms) of every quantity of every layer measured
+    /// on the current state, before its step.
     fn record<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
         let arch = self.mlp.architecture();
         for (l, (shape, layer)) in arch.shapes().iter().zip(arch.layers()).enumerate() {
             let buffers = self.mlp.workspace().layer_buffers(l);
             let params = self.mlp.params();
             let grads = self.mlp.grads();
-            for quantity in Quantity::ALL {
+            for quantity in Quantity::BEFORE_STEP {
                 let (values, saturation) = match quantity {
                     Quantity::Weight => (&params[shape.kernel.clone()], None),
                     Quantity::WeightGrad => (&grads[shape.kernel.clone()], None),
@@ -275,51 +351,80 @@ impl<'a, T: Scalar> Trainer<'a, T> {
                         Some((layer.activation, buffers.preactivation)),
                     ),
                     Quantity::PreactGrad => (buffers.preact_grad, None),
+                    Quantity::Slope => {
+                        let slope = &mut self.derived[..buffers.activation.len()];
+                        layer.activation.derivative_slice(
+                            buffers.preactivation,
+                            buffers.activation,
+                            slope,
+                        );
+                        (&*slope, None)
+                    }
+                    Quantity::Update => unreachable!("updates are measured after the step"),
                 };
-                let stats = self.scratch.stats(values, saturation);
-                let layer_index = l as u32 + 1;
-                sink.layer(&LayerRecord {
-                    epoch,
-                    step,
-                    layer: layer_index,
-                    quantity,
-                    stats,
-                });
-                if self.spec.histogram_bins.is_some() {
-                    let counts = self.scratch.histogram(values, stats.min, stats.max);
-                    sink.histogram(&HistogramRecord {
-                        epoch,
-                        step,
-                        layer: layer_index,
-                        quantity,
-                        lo: stats.min,
-                        hi: stats.max,
-                        counts,
-                    });
-                }
+                send(
+                    sink,
+                    &mut self.scratch,
+                    self.histograms.as_mut(),
+                    (epoch, step, l, quantity),
+                    values,
+                    saturation,
+                );
             }
         }
     }
 
-    fn metrics<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
-        let (loss, accuracy) = self.evaluate(false);
+    /// Sends the statistics (and histograms) of the update the last step applied to each
+    /// kernel, from the parameters saved before it.
+    fn record_update<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
+        let arch = self.mlp.architecture();
+        for (l, shape) in arch.shapes().iter().enumerate() {
+            let after = &self.mlp.params()[shape.kernel.clone()];
+            let before = &self.before[shape.kernel.clone()];
+            let update = &mut self.derived[..after.len()];
+            for ((u, &a), &b) in update.iter_mut().zip(after).zip(before) {
+                *u = a - b;
+            }
+            send(
+                sink,
+                &mut self.scratch,
+                self.histograms.as_mut(),
+                (epoch, step, l, Quantity::Update),
+                update,
+                None,
+            );
+        }
+    }
+
+    /// Sends the loss and accuracy of every split and returns them (the test split's
+    /// if there is one).
+    #[allow(clippy::type_complexity)]
+    fn metrics<S: Sink + ?Sized>(
+        &mut self,
+        epoch: u32,
+        step: u64,
+        sink: &mut S,
+    ) -> ((f64, f64), Option<(f64, f64)>) {
+        let train = self.evaluate(false);
         sink.metrics(&MetricRecord {
             epoch,
             step,
             split: Split::Train,
-            loss,
-            accuracy,
+            loss: train.0,
+            accuracy: train.1,
         });
-        if self.test.n > 0 {
-            let (loss, accuracy) = self.evaluate(true);
+        let test = (self.test.n > 0).then(|| {
+            let test = self.evaluate(true);
             sink.metrics(&MetricRecord {
                 epoch,
                 step,
                 split: Split::Test,
-                loss,
-                accuracy,
+                loss: test.0,
+                accuracy: test.1,
             });
-        }
+            test
+        });
+        (train, test)
     }
 
     /// Sends the model's output over a grid around the training data.
@@ -387,5 +492,45 @@ impl<'a, T: Scalar> Trainer<'a, T> {
         }
         let n = rows.n.max(1) as f64;
         (loss_sum / n, correct as f64 / n)
+    }
+}
+
+/// Computes the statistics (and the histogram, when enabled) of one tensor and sends
+/// them; `at` is the record's epoch, step, 0-based layer and quantity.
+fn send<S: Sink + ?Sized, T: Recorded>(
+    sink: &mut S,
+    scratch: &mut StatsScratch,
+    histograms: Option<&mut Histograms>,
+    (epoch, step, l, quantity): (u32, u64, usize, Quantity),
+    values: &[T],
+    saturation: Option<(vanishing_core::Activation, &[T])>,
+) {
+    let layer = l as u32 + 1;
+    if sink.wants_tensors() {
+        sink.tensor(&TensorRecord {
+            epoch,
+            step,
+            layer,
+            quantity,
+            values: T::values(values),
+        });
+    }
+    sink.layer(&LayerRecord {
+        epoch,
+        step,
+        layer,
+        quantity,
+        stats: scratch.stats(values, saturation),
+    });
+    if let Some(h) = histograms {
+        let (edges, counts) = h.count(quantity, values);
+        sink.histogram(&HistogramRecord {
+            epoch,
+            step,
+            layer,
+            quantity,
+            edges,
+            counts,
+        });
     }
 }

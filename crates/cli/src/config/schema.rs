@@ -33,7 +33,8 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
     let train = root.table("train")?;
     let epochs = train
         .optional("epochs", |v| {
-            let n = v.positive()?;
+            // Zero epochs train nothing and record the state at initialization only.
+            let n = v.u64()?;
             u32::try_from(n)
                 .map_err(|_| v.error(format!("expected at most {}, found {n}", u32::MAX)))
         })?

@@ -1,0 +1,369 @@
+//! How the gradient flows through a network: per-layer profiles at the first and last
+//! record, the variance recursion of Glorot & Bengio (2010, eq. 13-14) beside the
+//! measured layer-to-layer ratios, and one summary row per configuration for sweeps.
+//! Every value is a median over a configuration's seeds with its interquartile range.
+
+use std::collections::BTreeMap;
+
+use crate::tables::{ExperimentTables, HistoryRow, RunRow};
+
+/// The median and quartiles of a set of values (numpy's default linear interpolation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// The median.
+    pub median: f64,
+    /// The first quartile.
+    pub q1: f64,
+    /// The third quartile.
+    pub q3: f64,
+    /// How many values (seeds).
+    pub n: usize,
+}
+
+impl Spread {
+    /// The spread of the finite values among `values`; `None` if there are none.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Self> {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            let pos = p * (v.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
+        };
+        Some(Self {
+            median: q(0.5),
+            q1: q(0.25),
+            q3: q(0.75),
+            n: v.len(),
+        })
+    }
+}
+
+/// Which record of a run a profile is taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// The first record: the state at initialization.
+    Initial,
+    /// The last record: the trained state.
+    Final,
+}
+
+/// A value per layer of one configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerPoint {
+    /// Layer, 1-based from the input side.
+    pub layer: i64,
+    /// `hidden1`, ..., `output`.
+    pub layer_name: String,
+    /// Over the configuration's seeds.
+    pub spread: Spread,
+}
+
+/// One step of the variance recursion: from layer `layer + 1` down to `layer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecursionStep {
+    /// The lower layer of the pair, 1-based.
+    pub layer: i64,
+    /// Its name.
+    pub layer_name: String,
+    /// Measured: `std(dC/ds)` of this layer over that of the layer above.
+    pub measured: Spread,
+    /// Predicted: `sqrt(n * E[W^2] * E[f'(s)^2])`, with `n` and `W` the units and kernel
+    /// of the layer above and `f'(s)` this layer's recorded slopes; `None` without
+    /// recorded slopes.
+    pub theory: Option<Spread>,
+}
+
+/// One configuration of a sweep, summarized: medians over its seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSummary {
+    /// The configuration (a run's label).
+    pub label: String,
+    /// Hidden layers.
+    pub depth: i64,
+    /// Hidden activation.
+    pub activation: String,
+    /// Kernel initializer.
+    pub init: String,
+    /// Optimizer.
+    pub optimizer: String,
+    /// `std(dLoss/dW)` of the first layer over the last layer's, at the first record.
+    pub ratio_initial: Option<Spread>,
+    /// The same at the last record.
+    pub ratio_final: Option<Spread>,
+    /// Final training accuracy.
+    pub accuracy: Option<Spread>,
+    /// `std(update) / std(W)` of the first layer at the first record: how far the
+    /// first step moved the layer next to the input, relative to its weights.
+    pub first_update: Option<Spread>,
+}
+
+/// The rows of one run at one step, by (quantity, layer).
+struct Record<'a>(BTreeMap<(&'a str, i64), &'a HistoryRow>);
+
+impl<'a> Record<'a> {
+    fn get(&self, quantity: &str, layer: i64) -> Option<&'a HistoryRow> {
+        self.0.get(&(quantity, layer)).copied()
+    }
+
+    fn layers(&self) -> i64 {
+        self.0.keys().map(|k| k.1).max().unwrap_or(0)
+    }
+}
+
+/// The first and last record of every run, by run id.
+struct Records<'a>(BTreeMap<&'a str, (Record<'a>, Record<'a>)>);
+
+impl<'a> Records<'a> {
+    fn of(tables: &'a ExperimentTables) -> Self {
+        let mut steps: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for r in &tables.history {
+            let e = steps.entry(&r.run_id).or_insert((r.step, r.step));
+            e.0 = e.0.min(r.step);
+            e.1 = e.1.max(r.step);
+        }
+        let mut out: BTreeMap<&str, (Record<'_>, Record<'_>)> = steps
+            .keys()
+            .map(|&id| (id, (Record(BTreeMap::new()), Record(BTreeMap::new()))))
+            .collect();
+        for r in &tables.history {
+            let (first, last) = steps[r.run_id.as_str()];
+            let (a, b) = out.get_mut(r.run_id.as_str()).expect("every run has steps");
+            if r.step == first {
+                a.0.insert((&r.quantity, r.layer), r);
+            }
+            if r.step == last {
+                b.0.insert((&r.quantity, r.layer), r);
+            }
+        }
+        Self(out)
+    }
+
+    fn at(&self, run_id: &str, moment: Moment) -> Option<&Record<'a>> {
+        self.0.get(run_id).map(|(first, last)| match moment {
+            Moment::Initial => first,
+            Moment::Final => last,
+        })
+    }
+}
+
+fn runs_of<'a>(tables: &'a ExperimentTables, label: &'a str) -> impl Iterator<Item = &'a RunRow> {
+    tables.runs.iter().filter(move |r| r.label == label)
+}
+
+/// The second moment `mean^2 + std^2` of a recorded tensor.
+fn mean_square(row: &HistoryRow) -> f64 {
+    row.mean * row.mean + row.std * row.std
+}
+
+/// Units of each layer from a run's `hidden` column (`5-5-5`) and its single output.
+fn units(run: &RunRow) -> Vec<f64> {
+    run.hidden
+        .split('-')
+        .filter_map(|u| u.parse::<f64>().ok())
+        .chain([1.0])
+        .collect()
+}
+
+/// `stat` of `quantity` per layer of configuration `label`, at the first or last
+/// record, as median and quartiles over its seeds.
+pub fn layer_profile(
+    tables: &ExperimentTables,
+    label: &str,
+    quantity: &str,
+    moment: Moment,
+    stat: fn(&HistoryRow) -> f64,
+) -> Vec<LayerPoint> {
+    let records = Records::of(tables);
+    let mut by_layer: BTreeMap<i64, (String, Vec<f64>)> = BTreeMap::new();
+    for run in runs_of(tables, label) {
+        let Some(record) = records.at(&run.run_id, moment) else {
+            continue;
+        };
+        for layer in 1..=record.layers() {
+            if let Some(row) = record.get(quantity, layer) {
+                let e = by_layer
+                    .entry(layer)
+                    .or_insert_with(|| (row.layer_name.clone(), Vec::new()));
+                e.1.push(stat(row));
+            }
+        }
+    }
+    by_layer
+        .into_iter()
+        .filter_map(|(layer, (layer_name, values))| {
+            Some(LayerPoint {
+                layer,
+                layer_name,
+                spread: Spread::of(values)?,
+            })
+        })
+        .collect()
+}
+
+/// The variance recursion at initialization for configuration `label`: for each pair
+/// of adjacent layers, the measured ratio of the back-propagated gradient's spread and
+/// the ratio Glorot & Bengio's eq. 13-14 predict from the same run's recorded weights
+/// and slopes, each as median and quartiles over seeds.
+pub fn variance_recursion(tables: &ExperimentTables, label: &str) -> Vec<RecursionStep> {
+    let records = Records::of(tables);
+    let mut steps: BTreeMap<i64, (String, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for run in runs_of(tables, label) {
+        let Some(record) = records.at(&run.run_id, Moment::Initial) else {
+            continue;
+        };
+        let units = units(run);
+        for layer in 1..record.layers() {
+            let (Some(here), Some(above)) = (
+                record.get("preact_grad", layer),
+                record.get("preact_grad", layer + 1),
+            ) else {
+                continue;
+            };
+            let e = steps
+                .entry(layer)
+                .or_insert_with(|| (here.layer_name.clone(), Vec::new(), Vec::new()));
+            e.1.push(here.std / above.std);
+            let n_above = units.get(layer as usize).copied();
+            if let (Some(n), Some(w), Some(slope)) = (
+                n_above,
+                record.get("weight", layer + 1),
+                record.get("slope", layer),
+            ) {
+                e.2.push((n * mean_square(w) * mean_square(slope)).sqrt());
+            }
+        }
+    }
+    steps
+        .into_iter()
+        .filter_map(|(layer, (layer_name, measured, theory))| {
+            Some(RecursionStep {
+                layer,
+                layer_name,
+                measured: Spread::of(measured)?,
+                theory: Spread::of(theory),
+            })
+        })
+        .collect()
+}
+
+/// One [`ConfigSummary`] per configuration of an experiment, in the order the
+/// configurations first appear.
+pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
+    let records = Records::of(tables);
+    let mut labels: Vec<&str> = Vec::new();
+    for run in &tables.runs {
+        if !labels.contains(&run.label.as_str()) {
+            labels.push(&run.label);
+        }
+    }
+    let ratio = |record: &Record<'_>| {
+        let last = record.layers();
+        Some(record.get("weight_grad", 1)?.std / record.get("weight_grad", last)?.std)
+    };
+    labels
+        .into_iter()
+        .map(|label| {
+            let runs: Vec<&RunRow> = runs_of(tables, label).collect();
+            let at = |moment| {
+                runs.iter()
+                    .filter_map(move |r| records.at(&r.run_id, moment))
+            };
+            let first = runs[0];
+            ConfigSummary {
+                label: label.to_owned(),
+                depth: first.depth,
+                activation: first.activation.clone(),
+                init: first.init.clone(),
+                optimizer: first.optimizer.clone(),
+                ratio_initial: Spread::of(at(Moment::Initial).filter_map(ratio)),
+                ratio_final: Spread::of(at(Moment::Final).filter_map(ratio)),
+                accuracy: Spread::of(
+                    runs.iter()
+                        .filter(|r| !r.diverged)
+                        .map(|r| r.final_accuracy),
+                ),
+                first_update: Spread::of(
+                    at(Moment::Initial)
+                        .filter_map(|r| Some(r.get("update", 1)?.std / r.get("weight", 1)?.std)),
+                ),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(run: &str, step: i64, layer: i64, quantity: &str, mean: f64, std: f64) -> HistoryRow {
+        HistoryRow {
+            run_id: run.to_owned(),
+            step,
+            layer,
+            layer_name: format!("l{layer}"),
+            quantity: quantity.to_owned(),
+            mean,
+            std,
+            ..HistoryRow::default()
+        }
+    }
+
+    #[test]
+    fn spread_interpolates_like_numpy() {
+        // numpy.percentile([1, 2, 4, 8], [25, 50, 75]) = [1.75, 3.0, 5.0]
+        let s = Spread::of([8.0, 1.0, f64::NAN, 4.0, 2.0]).unwrap();
+        assert_eq!((s.q1, s.median, s.q3, s.n), (1.75, 3.0, 5.0, 4));
+        assert_eq!(Spread::of([]), None);
+    }
+
+    /// A two-layer network (3 hidden units, 1 output) with hand-picked statistics:
+    /// the prediction is sqrt(1 * (0.1^2 + 0.5^2) * (0.2^2 + 0.1^2)) for the only pair.
+    #[test]
+    fn recursion_follows_the_formula() {
+        let run = RunRow {
+            run_id: "a/s0".into(),
+            label: "a".into(),
+            hidden: "3".into(),
+            depth: 1,
+            final_accuracy: 0.75,
+            ..RunRow::default()
+        };
+        let mut history = Vec::new();
+        for (step, scale) in [(0, 1.0), (10, 2.0)] {
+            history.extend([
+                row("a/s0", step, 1, "preact_grad", 0.0, 0.01 * scale),
+                row("a/s0", step, 2, "preact_grad", 0.0, 0.04),
+                row("a/s0", step, 2, "weight", 0.1, 0.5),
+                row("a/s0", step, 1, "slope", 0.2, 0.1),
+                row("a/s0", step, 1, "weight", 0.0, 1.0),
+                row("a/s0", step, 1, "weight_grad", 0.0, 0.003 * scale),
+                row("a/s0", step, 2, "weight_grad", 0.0, 0.03),
+                row("a/s0", step, 1, "update", 0.0, 0.002),
+            ]);
+        }
+        let tables = ExperimentTables {
+            runs: vec![run],
+            history,
+            ..ExperimentTables::default()
+        };
+        let steps = variance_recursion(&tables, "a");
+        assert_eq!(steps.len(), 1);
+        assert!((steps[0].measured.median - 0.25).abs() < 1e-15);
+        let expected = (0.26_f64 * 0.05).sqrt();
+        assert!((steps[0].theory.unwrap().median - expected).abs() < 1e-15);
+
+        let profile = layer_profile(&tables, "a", "preact_grad", Moment::Final, |r| r.std);
+        assert_eq!(profile.len(), 2);
+        assert!((profile[0].spread.median - 0.02).abs() < 1e-15);
+
+        let [summary] = config_summaries(&tables).try_into().unwrap();
+        assert!((summary.ratio_initial.unwrap().median - 0.1).abs() < 1e-15);
+        assert!((summary.ratio_final.unwrap().median - 0.2).abs() < 1e-15);
+        assert!((summary.first_update.unwrap().median - 0.002).abs() < 1e-15);
+        assert_eq!(summary.accuracy.unwrap().median, 0.75);
+    }
+}
