@@ -217,7 +217,7 @@ fn report_and_comparison_set_keras_beside_vanishing() {
         arg(&reports),
     ]));
     let html = fs::read_to_string(reports.join("index.html")).unwrap();
-    assert!(html.contains("<h2 id=\"keras\">Keras vs vanishing</h2>"));
+    assert!(html.contains("<h2 id=\"keras\">Keras vs vanishing <a class=\"anchor\""));
     assert!(html.contains("keras 3."), "the Keras versions are named");
     // The same agreement tables as the Markdown, drawn as HTML.
     assert!(html.contains("<th>sampling noise</th>"));
@@ -226,6 +226,7 @@ fn report_and_comparison_set_keras_beside_vanishing() {
     // own, and with nothing else to show the overview sections are left out.
     assert!(!html.contains("id=\"exp-tiny\""));
     assert!(!html.contains("id=\"results\""));
+    assert!(!html.contains("id=\"why\""));
 }
 
 #[test]

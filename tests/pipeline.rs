@@ -127,6 +127,8 @@ fn run_writes_every_table_with_the_documented_schema_and_counts() {
                 "bias_grad",
                 "activation",
                 "preact_grad",
+                "slope",
+                "update",
             ] {
                 let n = tutorial
                     .history
@@ -135,7 +137,9 @@ fn run_writes_every_table_with_the_documented_schema_and_counts() {
                         h.run_id == run.run_id && h.layer == layer && h.quantity == quantity
                     })
                     .count();
-                assert_eq!(n, 101, "{} layer {layer} {quantity}", run.run_id);
+                // No step follows the final record, so it has no update.
+                let expected = if quantity == "update" { 100 } else { 101 };
+                assert_eq!(n, expected, "{} layer {layer} {quantity}", run.run_id);
             }
         }
         let metrics: Vec<_> = tutorial
@@ -161,7 +165,14 @@ fn run_writes_every_table_with_the_documented_schema_and_counts() {
             200
         );
     }
-    assert_eq!(tutorial.histograms.len(), 6 * 101 * 5 * 6 * 10);
+    // With 10 bins: activations on 10 linear bins over [-1, 1], 2 a decade for 3
+    // decades on either side and 2 overflow bins (24); everything else on 2 bins a
+    // decade for 15 decades on either side, a central bin and 2 overflow bins (63).
+    let per_layer = 101 * 24 + (101 * 6 + 100) * 63;
+    assert_eq!(tutorial.histograms.len(), 6 * 5 * per_layer);
+    for h in &tutorial.histograms {
+        assert!(h.bin_lo < h.bin_hi, "{h:?}");
+    }
 
     // tanh learns: its training loss falls by more than half in every seed.
     for run in tutorial

@@ -141,15 +141,25 @@ fn report_holds_every_chart_and_needs_no_network() {
     // Every container has an option and every option a container.
     let (containers, options) = chart_ids(&html);
     assert_eq!(containers, options);
-    // Results strip, ratio bars, side-by-side (2 experiments x 2 quantities), and per
-    // configuration 8 charts (data, surface, 4 weight and gradient plots, loss, accuracy).
-    assert_eq!(containers.len(), 1 + 4 + 1 + 2 * 8, "{containers:?}");
+    // Results strip, side-by-side (2 experiments x 2 quantities), gradient flow (dC/ds
+    // and dLoss/dW, before and after training, for the group of both experiments), the
+    // variance recursion (one chart per experiment: two hidden layers make a pair), the
+    // ratio bars, and per configuration 8 charts (data, surface, 4 weight and gradient
+    // plots, loss, accuracy).
+    assert_eq!(containers.len(), 1 + 4 + 4 + 2 + 1 + 2 * 8, "{containers:?}");
 
     // The sections and the content a reader needs.
     for text in [
         "How to read the charts",
+        "The tutorial's story",
         "Results at a glance",
+        "Why it happens",
+        "Gradient flow through the layers",
+        "Theory beside measurement",
+        "Each sigmoid layer divides the gradient's spread by",
         "The vanishing ratio",
+        "id=\"flow-4-4-hidden-units-rmsprop-keras2-batch-32-preact-grad-at-initialization\"",
+        "<figcaption>From the last layer to the first, dC/ds",
         "id=\"exp-small-sigmoid\"",
         "id=\"exp-small-tanh\"",
         "A small sigmoid network.",
@@ -319,7 +329,9 @@ fn every_chart_renders_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let data = make_data(tmp.path());
     // Over 3,000 dots in one chart (the accuracy strip) used to switch ECharts to
-    // progressive rendering, which never finishes under headless virtual time.
+    // progressive rendering, which never finishes under headless virtual time. The
+    // histograms at initialization and the heatmaps over depth need experiments of
+    // their own.
     let many = tmp.path().join("many-seeds.toml");
     fs::write(
         &many,
@@ -327,14 +339,29 @@ fn every_chart_renders_in_a_real_browser() {
          [model]\nhidden = [2]\nactivation = \"tanh\"\n[record]\nboundary_grid = 2\n",
     )
     .unwrap();
+    let histograms = tmp.path().join("at-init.toml");
+    fs::write(
+        &histograms,
+        "name = \"at-init\"\nseeds = { count = 2 }\n[data]\nn_samples = 40\n\
+         [model]\nhidden = [16, 16, 16]\nactivation = \"tanh\"\n[train]\nepochs = 0\n\
+         [record]\nhistogram_bins = 20\nboundary_grid = 0\n\
+         [sweep]\n\"model.init\" = [\"standard\", \"glorot_uniform\"]\n",
+    )
+    .unwrap();
+    let depth = tmp.path().join("depth.toml");
+    fs::write(
+        &depth,
+        "name = \"depth\"\n[data]\nn_samples = 40\n[model]\nhidden = [3]\n\
+         activation = \"tanh\"\n[train]\nepochs = 2\n[record]\nevery = 1000\n\
+         boundary_grid = 0\n[sweep]\n\"model.hidden\" = [[3], [3, 3], [3, 3, 3]]\n\
+         \"model.activation\" = [\"sigmoid\", \"relu\"]\n\
+         \"optimizer.kind\" = [\"sgd\", \"rmsprop\"]\n",
+    )
+    .unwrap();
     let (data, out) = (data.to_str().unwrap(), tmp.path().join("reports"));
-    assert_success(&vanishing(&[
-        "run",
-        "-q",
-        "--out",
-        data,
-        many.to_str().unwrap(),
-    ]));
+    for file in [&many, &histograms, &depth] {
+        assert_success(&vanishing(&["run", "-q", "--out", data, file.to_str().unwrap()]));
+    }
     assert_success(&vanishing(&[
         "report",
         "--data",
@@ -343,44 +370,40 @@ fn every_chart_renders_in_a_real_browser() {
         out.to_str().unwrap(),
     ]));
     let page = out.join("index.html");
-    let profile = tmp.path().join("chromium-profile");
-    // The DOM goes to a file, and the browser gets a deadline: a page whose scripts
-    // never settle must fail the test, not hang it.
-    let dom_file = tmp.path().join("dom.html");
-    let mut child = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("file://{}", page.display()))
-        .stdout(fs::File::create(&dom_file).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("Chromium starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("Chromium did not finish rendering the report within 120 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert!(status.success(), "Chromium failed: {status}");
-    let dom = fs::read_to_string(&dom_file).unwrap();
     let html = fs::read_to_string(&page).unwrap();
+    for section in ["id=\"histograms\"", "id=\"depth-depth\"", "id=\"recursion\""] {
+        assert!(html.contains(section), "the page lacks {section}");
+    }
+
+    // The first screen: charts are drawn lazily, so opening the page is quick however
+    // many it holds.
+    let (first, _) = dump_dom(&chromium, tmp.path(), &page, "", "first");
+    let first_ms: u64 = attribute(&first, "data-first-screen-ms")
+        .expect("the page timed its first screen")
+        .parse()
+        .unwrap();
+    assert!(first_ms < 2000, "the first screen took {first_ms} ms");
+    let drawn = first.matches("_echarts_instance_").count();
     let (containers, _) = chart_ids(&html);
+    assert!(
+        drawn < containers.len(),
+        "all {drawn} charts were drawn up front"
+    );
+
+    // Then the whole page, walked through a screen at a time as a reader scrolls.
+    let (dom, elapsed) = dump_dom(&chromium, tmp.path(), &page, "?walk", "walk");
+    assert_eq!(
+        attribute(&dom, "data-walked").as_deref(),
+        Some("1"),
+        "the walk did not reach the end of the page"
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "first screen {first_ms} ms (page clock), {} charts reached in {elapsed:.1?}",
+            containers.len()
+        );
+    }
     assert!(!containers.is_empty());
     for id in &containers {
         let start = dom
@@ -404,4 +427,58 @@ fn every_chart_renders_in_a_real_browser() {
     let errors_end = errors_at + dom[errors_at..].find("</pre>").unwrap();
     let errors = &dom[errors_at + dom[errors_at..].find('>').unwrap() + 1..errors_end];
     assert!(errors.trim().is_empty(), "script errors: {errors}");
+}
+
+/// The value of the first `name="..."` attribute in `dom`.
+fn attribute(dom: &str, name: &str) -> Option<String> {
+    let start = dom.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(dom[start..start + dom[start..].find('"')?].to_owned())
+}
+
+/// Opens `page` (with `query` appended to its URL) in headless Chromium and returns the
+/// DOM after the scripts ran, and how long the browser took. The browser gets a
+/// deadline: a page whose scripts never settle must fail the test, not hang it.
+fn dump_dom(
+    chromium: &Path,
+    dir: &Path,
+    page: &Path,
+    query: &str,
+    name: &str,
+) -> (String, std::time::Duration) {
+    let profile = dir.join(format!("chromium-profile-{name}"));
+    let dom_file = dir.join(format!("dom-{name}.html"));
+    let started = std::time::Instant::now();
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--window-size=1280,900",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}{query}", page.display()))
+        .stdout(fs::File::create(&dom_file).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("Chromium starts");
+    let deadline = started + std::time::Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Chromium did not finish rendering the report within 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "Chromium failed: {status}");
+    (fs::read_to_string(&dom_file).unwrap(), started.elapsed())
 }

@@ -96,8 +96,9 @@ pub struct ConfigSummary {
     pub ratio_final: Option<Spread>,
     /// Final training accuracy.
     pub accuracy: Option<Spread>,
-    /// `std(update) / std(W)` of the first layer at the first record: how far the
-    /// first step moved the layer next to the input, relative to its weights.
+    /// `rms(update) / rms(W)` of the first layer at the first record (root mean
+    /// squares, `sqrt(mean^2 + std^2)`): how far the first step moved the layer next to
+    /// the input, relative to its weights.
     pub first_update: Option<Spread>,
 }
 
@@ -268,9 +269,11 @@ pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
         .into_iter()
         .map(|label| {
             let runs: Vec<&RunRow> = runs_of(tables, label).collect();
+            let records = &records;
             let at = |moment| {
                 runs.iter()
                     .filter_map(move |r| records.at(&r.run_id, moment))
+                    .collect::<Vec<_>>()
             };
             let first = runs[0];
             ConfigSummary {
@@ -279,8 +282,8 @@ pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
                 activation: first.activation.clone(),
                 init: first.init.clone(),
                 optimizer: first.optimizer.clone(),
-                ratio_initial: Spread::of(at(Moment::Initial).filter_map(ratio)),
-                ratio_final: Spread::of(at(Moment::Final).filter_map(ratio)),
+                ratio_initial: Spread::of(at(Moment::Initial).into_iter().filter_map(ratio)),
+                ratio_final: Spread::of(at(Moment::Final).into_iter().filter_map(ratio)),
                 accuracy: Spread::of(
                     runs.iter()
                         .filter(|r| !r.diverged)
@@ -288,7 +291,11 @@ pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
                 ),
                 first_update: Spread::of(
                     at(Moment::Initial)
-                        .filter_map(|r| Some(r.get("update", 1)?.std / r.get("weight", 1)?.std)),
+                        .into_iter()
+                        .filter_map(|r| {
+                            let rms = |row: &HistoryRow| mean_square(row).sqrt();
+                            Some(rms(r.get("update", 1)?) / rms(r.get("weight", 1)?))
+                        }),
                 ),
             }
         })
@@ -363,6 +370,7 @@ mod tests {
         let [summary] = config_summaries(&tables).try_into().unwrap();
         assert!((summary.ratio_initial.unwrap().median - 0.1).abs() < 1e-15);
         assert!((summary.ratio_final.unwrap().median - 0.2).abs() < 1e-15);
+        // rms(update) = 0.002, rms(W) = 1.
         assert!((summary.first_update.unwrap().median - 0.002).abs() < 1e-15);
         assert_eq!(summary.accuracy.unwrap().median, 0.75);
     }

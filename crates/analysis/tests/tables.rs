@@ -233,7 +233,7 @@ fn summaries_group_runs_by_configuration() {
                 .find(|l| {
                     l.layer == layer
                         && l.step == 0
-                        && l.quantity == vanishing_train::Quantity::WeightGrad
+                        && l.quantity == Quantity::WeightGrad
                 })
                 .unwrap()
                 .stats

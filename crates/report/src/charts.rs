@@ -44,7 +44,7 @@ fn title(text: &str, subtext: &str) -> Title {
     Title::new().text(text).subtext(subtext).left("center")
 }
 
-fn y_axis(name: &str, scale: Scale) -> Axis {
+pub(crate) fn y_axis(name: &str, scale: Scale) -> Axis {
     let axis = Axis::new()
         .name(name)
         .name_location(NameLocation::Middle)

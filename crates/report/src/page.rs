@@ -16,6 +16,29 @@ pub(crate) const ECHARTS_VERSION: &str =
 pub(crate) struct Page {
     body: String,
     charts: Vec<(String, String)>,
+    anchors: std::collections::BTreeSet<String>,
+    /// The page's opening, before the table of contents.
+    front: String,
+    /// `(level, anchor, title)` of every section heading, for the contents.
+    toc: Vec<(u8, String, String)>,
+}
+
+/// An anchor made of `parts`: lower case, letters and digits, words joined by `-`.
+pub(crate) fn slug(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        for c in part.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+        if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
 }
 
 /// Escapes text for HTML.
@@ -32,10 +55,61 @@ impl Page {
         self.body.push_str(html);
     }
 
-    /// Appends a chart container and remembers its option.
-    pub(crate) fn chart(&mut self, chart: &Chart, class: &str) {
+    /// Sets the page's opening, which comes before the contents.
+    pub(crate) fn front(&mut self, html: &str) {
+        self.front.push_str(html);
+    }
+
+    /// Appends a section heading (`level` 2 or 3) with an anchor, listed in the
+    /// contents.
+    pub(crate) fn heading(&mut self, level: u8, anchor: &str, title: &str) {
+        self.anchors.insert(anchor.to_owned());
+        let _ = write!(
+            self.body,
+            "<h{level} id=\"{anchor}\">{} <a class=\"anchor\" href=\"#{anchor}\">#</a></h{level}>",
+            escape(title)
+        );
+        self.toc.push((level, anchor.to_owned(), title.to_owned()));
+    }
+
+    fn contents(&self) -> String {
+        let mut nav = String::from("<nav><h2>Contents</h2><ul>");
+        let mut open = false;
+        for (level, anchor, title) in &self.toc {
+            let item = format!("<a href=\"#{anchor}\">{}</a>", escape(title));
+            match (level, open) {
+                (2, true) => nav.push_str(&format!("</ul></li><li>{item}<ul>")),
+                (2, false) => {
+                    nav.push_str(&format!("<li>{item}<ul>"));
+                    open = true;
+                }
+                _ => nav.push_str(&format!("<li>{item}</li>")),
+            }
+        }
+        if open {
+            nav.push_str("</ul></li>");
+        }
+        nav.push_str("</ul></nav>");
+        nav
+    }
+
+    /// Appends a figure: a chart container, remembered with its option, under a stable
+    /// anchor made from `anchor` (made unique with a number if it was used before), with
+    /// a one-line caption and a link to the figure itself.
+    pub(crate) fn chart(&mut self, anchor: &str, chart: &Chart, class: &str, caption: &str) {
         let id = format!("chart-{}", self.charts.len() + 1);
-        let _ = write!(self.body, "<div class=\"chart {class}\" id=\"{id}\"></div>");
+        let mut unique = anchor.to_owned();
+        let mut n = 1;
+        while !self.anchors.insert(unique.clone()) {
+            n += 1;
+            unique = format!("{anchor}-{n}");
+        }
+        let _ = write!(
+            self.body,
+            "<figure id=\"{unique}\"><div class=\"chart {class}\" id=\"{id}\"></div>\
+             <figcaption>{} <a class=\"anchor\" href=\"#{unique}\">#</a></figcaption></figure>",
+            escape(caption)
+        );
         // Compact JSON: charming's `Display` pretty-prints, which triples the page.
         let option = serde_json::to_string(chart).expect("a chart option serializes to JSON");
         self.charts.push((id, option));
@@ -43,6 +117,7 @@ impl Page {
 
     /// The complete document.
     pub(crate) fn finish(self, title: &str) -> String {
+        let contents = self.contents();
         let mut options = String::from("{");
         for (i, (id, option)) in self.charts.iter().enumerate() {
             if i > 0 {
@@ -71,14 +146,21 @@ impl Page {
 </head>
 <body>
 <pre id="script-errors" hidden></pre>
+{front}
+{contents}
 {body}
 <footer>Charts drawn with ECharts {version}, embedded in this page: it needs no network.</footer>
 <script>{ECHARTS}</script>
 <script>
   (function () {{
     var options = {options};
-    Object.keys(options).forEach(function (id) {{
-      var option = options[id];
+    var charts = [];
+    // Charts are drawn when they come near the window, so that a page of hundreds of
+    // charts opens as fast as one of a few; printing draws them all first.
+    function draw(el) {{
+      if (el.getAttribute("data-drawn")) {{ return; }}
+      el.setAttribute("data-drawn", "1");
+      var option = options[el.id];
       option.animation = false;
       // A band stacks (max - min) on min; stack every sign together, or a band whose
       // minimum is negative would be drawn from zero.
@@ -89,16 +171,66 @@ impl Page {
         if (s.stack) {{ s.stackStrategy = "all"; }}
         s.progressive = 0;
       }});
-      var chart = echarts.init(document.getElementById(id), null, {{ renderer: "canvas" }});
+      // Log axes label their decades compactly (1e-7 rather than 0.0000001).
+      [].concat(option.xAxis || [], option.yAxis || []).forEach(function (a) {{
+        if (a.type === "log") {{
+          a.axisLabel = a.axisLabel || {{}};
+          a.axisLabel.formatter = function (v) {{
+            return v >= 1e-3 && v < 1e4 ? String(v) : v.toExponential(0);
+          }};
+        }}
+      }});
+      var chart = echarts.init(el, null, {{ renderer: "canvas" }});
       chart.setOption(option);
-      window.addEventListener("resize", function () {{ chart.resize(); }});
-    }});
+      charts.push(chart);
+    }}
+    var ids = Object.keys(options);
+    function drawVisible() {{
+      ids.forEach(function (id) {{
+        var el = document.getElementById(id), r = el.getBoundingClientRect();
+        if (r.bottom > -400 && r.top < window.innerHeight + 400) {{ draw(el); }}
+      }});
+    }}
+    function drawAll() {{ ids.forEach(function (id) {{ draw(document.getElementById(id)); }}); }}
+    if ("IntersectionObserver" in window) {{
+      var observer = new IntersectionObserver(function (entries) {{
+        entries.forEach(function (e) {{
+          if (e.isIntersecting) {{ observer.unobserve(e.target); draw(e.target); }}
+        }});
+        // How long the first screen took, for the browser test.
+        if (!document.body.hasAttribute("data-first-screen-ms")) {{
+          document.body.setAttribute("data-first-screen-ms", String(Math.round(performance.now())));
+        }}
+      }}, {{ rootMargin: "400px 0px" }});
+      ids.forEach(function (id) {{ observer.observe(document.getElementById(id)); }});
+    }} else {{
+      drawAll();
+    }}
+    window.addEventListener("beforeprint", drawAll);
+    // `index.html?walk` scrolls through the whole page a screen at a time, as a reader
+    // would, so that a headless browser reaches every chart the way a person does; it
+    // marks the body when it reaches the end.
+    if (location.search === "?walk") {{
+      var walk = function () {{
+        var end = document.documentElement.scrollHeight - window.innerHeight;
+        if (window.scrollY >= end) {{ document.body.setAttribute("data-walked", "1"); return; }}
+        window.scrollBy(0, Math.max(200, window.innerHeight - 100));
+        // Headless browsers may not run the observer between scrolls: draw what is now
+        // in view directly, by the same test the observer applies.
+        drawVisible();
+        setTimeout(walk, 10);
+      }};
+      setTimeout(walk, 10);
+    }}
+    window.addEventListener("resize", function () {{ charts.forEach(function (c) {{ c.resize(); }}); }});
   }})();
 </script>
 </body>
 </html>
 "#,
             title = escape(title),
+            front = self.front,
+            contents = contents,
             body = self.body,
             version = escape(ECHARTS_VERSION.trim()),
         )
@@ -111,9 +243,13 @@ h1 { font-size: 28px; margin: 32px 0 8px; }
 h2 { font-size: 22px; margin: 40px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 17px; margin: 28px 0 4px; }
 p, li { max-width: 900px; }
-nav ul { columns: 2; }
+nav > ul > li > ul { columns: 2; font-size: 14px; }
+h2 .part { color: #888; font-weight: normal; }
 .grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
 .grid.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+figure { margin: 0; min-width: 0; }
+figcaption { color: #555; font-size: 13px; padding: 2px 4px 6px; }
+a.anchor { color: #aaa; text-decoration: none; }
 .chart { height: 340px; border: 1px solid #eee; border-radius: 4px; }
 .chart.wide { height: 420px; }
 .chart.tall { height: var(--h, 420px); }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use vanishing_analysis::{ExperimentTables, HistoryRow, RunRow};
 
+use crate::charts::Scale;
+
 /// The runs of one configuration (one label) of an experiment.
 #[derive(Debug, Clone)]
 pub(crate) struct Config<'a> {
@@ -141,6 +143,91 @@ pub(crate) fn metric_bands(
         .collect();
     bands.sort_by_key(|b| b.name != "train");
     bands
+}
+
+/// The smallest and largest value (mean, min or max) of every band that `keep` accepts.
+pub(crate) fn value_range(all: &[Vec<Band>], keep: impl Fn(f64) -> bool) -> (f64, f64) {
+    all.iter()
+        .flatten()
+        .flat_map(|b| &b.points)
+        .flat_map(|p| [p.1, p.2, p.3])
+        .filter(|&v| keep(v))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// A log scale spanning every positive value of every band, in whole decades.
+pub(crate) fn shared_log(all: &[Vec<Band>]) -> Scale {
+    let (lo, hi) = value_range(all, |v| v.is_finite() && v > 0.0);
+    if lo.is_finite() && hi.is_finite() {
+        Scale::LogFixed(
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        )
+    } else {
+        Scale::Log
+    }
+}
+
+/// A linear scale spanning every value of every band, with a little room.
+pub(crate) fn shared_linear(all: &[Vec<Band>]) -> Scale {
+    let (lo, hi) = value_range(all, f64::is_finite);
+    if lo.is_finite() && hi > lo {
+        let pad = 0.05 * (hi - lo);
+        Scale::Fixed(
+            ((lo - pad) * 100.0).floor() / 100.0,
+            ((hi + pad) * 100.0).ceil() / 100.0,
+        )
+    } else {
+        Scale::Linear
+    }
+}
+
+/// A number with three significant digits, in scientific notation when small or
+/// large: what a caption needs.
+pub(crate) fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".to_owned();
+    }
+    if v == 0.0 {
+        return "0".to_owned();
+    }
+    let magnitude = v.abs().log10().floor();
+    if (-2.0..4.0).contains(&magnitude) {
+        let decimals = (2.0 - magnitude).max(0.0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// A caption from the lines of a chart: where the first and the last line start and
+/// end (for per-layer charts, the layer next to the input and the output layer).
+pub(crate) fn band_caption(bands: &[Band]) -> String {
+    let ends = |b: &Band| {
+        let first = b.points.first()?;
+        let last = b.points.last()?;
+        Some(format!(
+            "{} {} \u{2192} {}",
+            b.name,
+            num(first.1),
+            num(last.1)
+        ))
+    };
+    let mut parts: Vec<String> = bands.first().and_then(ends).into_iter().collect();
+    if bands.len() > 1 {
+        parts.extend(bands.last().and_then(ends));
+    }
+    let span = bands
+        .first()
+        .and_then(|b| Some((b.points.first()?.0, b.points.last()?.0)));
+    match span {
+        Some((a, b)) if !parts.is_empty() => {
+            format!("{} (epoch {} \u{2192} {}).", parts.join("; "), num(a), num(b))
+        }
+        _ => "No records to draw.".to_owned(),
+    }
 }
 
 #[cfg(test)]

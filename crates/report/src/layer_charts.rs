@@ -1,0 +1,206 @@
+//! Chart builders for the "why it happens" and sweep sections: values per layer with
+//! interquartile bands, histograms on shared bins, and heatmaps over a sweep's grid.
+
+use charming::Chart;
+use charming::component::{Axis, Grid, Legend, Title, VisualMap, VisualMapChannel};
+use charming::datatype::DataPoint;
+use charming::element::{
+    AreaStyle, AxisLabel, AxisType, ItemStyle, Label, LineStyle, LineStyleType, NameLocation,
+    Orient, Symbol, Tooltip, Trigger,
+};
+use charming::series::{Heatmap, Line};
+
+use crate::charts::{Scale, sig, y_axis};
+
+/// One line over the layers (or bins): a median with its interquartile band.
+#[derive(Debug, Clone)]
+pub(crate) struct Trace {
+    /// Legend name.
+    pub(crate) name: String,
+    /// Line color.
+    pub(crate) color: &'static str,
+    /// Dashed (for predictions) or solid (for measurements).
+    pub(crate) dashed: bool,
+    /// `(median, q1, q3)` per category, `None` where there is no value.
+    pub(crate) points: Vec<Option<(f64, f64, f64)>>,
+}
+
+fn title(text: &str, subtext: &str) -> Title {
+    Title::new().text(text).subtext(subtext).left("center")
+}
+
+/// Lines over a category axis (layers from the input side, or histogram bins), each
+/// with a shaded interquartile band where its seeds disagree. Values a log axis cannot
+/// show are left out.
+pub(crate) fn lines_over(
+    text: &str,
+    subtext: &str,
+    x_name: &str,
+    categories: &[String],
+    y_name: &str,
+    scale: Scale,
+    traces: &[Trace],
+) -> Chart {
+    let log = matches!(scale, Scale::Log | Scale::LogFixed(..));
+    let keep = |v: f64| v.is_finite() && (!log || v > 0.0);
+    // Layers and pairs get every label and a marker per point; long axes (epochs,
+    // histogram bins) let ECharts thin the labels, and draw plain lines.
+    let few = categories.len() <= 24;
+    let labels = if categories.iter().filter(|c| !c.is_empty()).count() <= 24 {
+        AxisLabel::new().interval(0)
+    } else {
+        AxisLabel::new()
+    };
+    let mut chart = Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(
+            Legend::new()
+                .top(44)
+                .data(traces.iter().map(|t| t.name.clone()).collect()),
+        )
+        .grid(Grid::new().top(96).left(76).right(24).bottom(56))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .boundary_gap(false)
+                .name(x_name)
+                .name_location(NameLocation::Middle)
+                .name_gap(30)
+                .axis_label(labels)
+                .data(categories.to_vec()),
+        )
+        .y_axis(y_axis(y_name, scale));
+    for (i, trace) in traces.iter().enumerate() {
+        let spread = trace.points.iter().flatten().any(|p| p.2 > p.1);
+        if spread {
+            let stack = format!("band-{i}");
+            let ok = |p: &(f64, f64, f64)| keep(p.1) && keep(p.2);
+            let lower: Vec<Option<f64>> = trace
+                .points
+                .iter()
+                .map(|p| p.filter(ok).map(|p| sig(p.1)))
+                .collect();
+            let gap: Vec<Option<f64>> = trace
+                .points
+                .iter()
+                .map(|p| p.filter(ok).map(|p| sig(p.2 - p.1)))
+                .collect();
+            chart = chart
+                .series(
+                    Line::new()
+                        .name(format!("{} q1", trace.name))
+                        .stack(stack.clone())
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .data(lower),
+                )
+                .series(
+                    Line::new()
+                        .name(format!("{} q3 - q1", trace.name))
+                        .stack(stack)
+                        .show_symbol(false)
+                        .line_style(LineStyle::new().opacity(0))
+                        .area_style(AreaStyle::new().color(trace.color).opacity(0.1))
+                        .data(gap),
+                );
+        }
+        let median: Vec<Option<f64>> = trace
+            .points
+            .iter()
+            .map(|p| p.filter(|p| keep(p.0)).map(|p| sig(p.0)))
+            .collect();
+        let style = LineStyle::new().color(trace.color).width(2);
+        chart = chart.series(
+            Line::new()
+                .name(trace.name.clone())
+                .symbol(if trace.dashed {
+                    Symbol::Custom("emptyCircle".to_owned())
+                } else {
+                    Symbol::Circle
+                })
+                .symbol_size(6)
+                .show_symbol(few)
+                .item_style(ItemStyle::new().color(trace.color))
+                .line_style(if trace.dashed {
+                    style.type_(LineStyleType::Dashed)
+                } else {
+                    style
+                })
+                .data(median),
+        );
+    }
+    chart
+}
+
+/// A heatmap over a grid of categories (`xs` along, `ys` down), each cell labelled
+/// with its value to `decimals` places, colored on a fixed range so that several
+/// heatmaps compare.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn heatmap(
+    text: &str,
+    subtext: &str,
+    x_name: &str,
+    xs: &[String],
+    ys: &[String],
+    cells: &[(usize, usize, f64)],
+    range: (f64, f64),
+    colors: &[&str],
+    decimals: i32,
+) -> Chart {
+    let scale = 10f64.powi(decimals);
+    let data: Vec<Vec<DataPoint>> = cells
+        .iter()
+        .filter(|c| c.2.is_finite())
+        .map(|&(x, y, v)| {
+            vec![
+                (x as f64).into(),
+                (y as f64).into(),
+                ((v * scale).round() / scale).into(),
+            ]
+        })
+        .collect();
+    Chart::new()
+        .title(title(text, subtext))
+        .tooltip(Tooltip::new().trigger(Trigger::Item))
+        .grid(
+            Grid::new()
+                .top(64)
+                .left(8)
+                .right(16)
+                .bottom(96)
+                .contain_label(true),
+        )
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .name(x_name)
+                .name_location(NameLocation::Middle)
+                .name_gap(26)
+                .data(xs.to_vec()),
+        )
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .inverse(true)
+                .axis_label(AxisLabel::new().interval(0))
+                .data(ys.to_vec()),
+        )
+        .visual_map(
+            VisualMap::new()
+                .min(range.0)
+                .max(range.1)
+                .dimension(2)
+                .calculable(true)
+                .orient(Orient::Horizontal)
+                .left("center")
+                .bottom(0)
+                .in_range(VisualMapChannel::new().color(colors.to_vec())),
+        )
+        .series(
+            Heatmap::new()
+                .name(text)
+                .label(Label::new().show(true).font_size(10))
+                .data(data),
+        )
+}
