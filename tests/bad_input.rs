@@ -156,6 +156,21 @@ fn zero_batch_size() {
 }
 
 #[test]
+fn too_many_histogram_bins() {
+    let toml = experiment(
+        "[model]\nhidden = [5]\nactivation = \"tanh\"\n[record]\nhistogram_bins = 5000\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:6:18:",
+            "`record.histogram_bins`",
+            "expected a number of bins from 1 to 1000, found 5000",
+        ],
+    );
+}
+
+#[test]
 fn empty_hidden() {
     let toml = experiment("[model]\nhidden = []\nactivation = \"tanh\"\n");
     check(

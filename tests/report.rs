@@ -146,7 +146,11 @@ fn report_holds_every_chart_and_needs_no_network() {
     // variance recursion (one chart per experiment: two hidden layers make a pair), the
     // ratio bars, and per configuration 8 charts (data, surface, 4 weight and gradient
     // plots, loss, accuracy).
-    assert_eq!(containers.len(), 1 + 4 + 4 + 2 + 1 + 2 * 8, "{containers:?}");
+    assert_eq!(
+        containers.len(),
+        1 + 4 + 4 + 2 + 1 + 2 * 8,
+        "{containers:?}"
+    );
 
     // The sections and the content a reader needs.
     for text in [
@@ -360,7 +364,13 @@ fn every_chart_renders_in_a_real_browser() {
     .unwrap();
     let (data, out) = (data.to_str().unwrap(), tmp.path().join("reports"));
     for file in [&many, &histograms, &depth] {
-        assert_success(&vanishing(&["run", "-q", "--out", data, file.to_str().unwrap()]));
+        assert_success(&vanishing(&[
+            "run",
+            "-q",
+            "--out",
+            data,
+            file.to_str().unwrap(),
+        ]));
     }
     assert_success(&vanishing(&[
         "report",
@@ -371,7 +381,11 @@ fn every_chart_renders_in_a_real_browser() {
     ]));
     let page = out.join("index.html");
     let html = fs::read_to_string(&page).unwrap();
-    for section in ["id=\"histograms\"", "id=\"depth-depth\"", "id=\"recursion\""] {
+    for section in [
+        "id=\"histograms\"",
+        "id=\"depth-depth\"",
+        "id=\"recursion\"",
+    ] {
         assert!(html.contains(section), "the page lacks {section}");
     }
 

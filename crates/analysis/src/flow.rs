@@ -289,14 +289,10 @@ pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
                         .filter(|r| !r.diverged)
                         .map(|r| r.final_accuracy),
                 ),
-                first_update: Spread::of(
-                    at(Moment::Initial)
-                        .into_iter()
-                        .filter_map(|r| {
-                            let rms = |row: &HistoryRow| mean_square(row).sqrt();
-                            Some(rms(r.get("update", 1)?) / rms(r.get("weight", 1)?))
-                        }),
-                ),
+                first_update: Spread::of(at(Moment::Initial).into_iter().filter_map(|r| {
+                    let rms = |row: &HistoryRow| mean_square(row).sqrt();
+                    Some(rms(r.get("update", 1)?) / rms(r.get("weight", 1)?))
+                })),
             }
         })
         .collect()
@@ -323,7 +319,11 @@ mod tests {
     fn spread_interpolates_like_numpy() {
         // numpy.percentile([1, 2, 4, 8], [25, 50, 75]) = [1.75, 3.0, 5.0]
         let s = Spread::of([8.0, 1.0, f64::NAN, 4.0, 2.0]).unwrap();
-        assert_eq!((s.q1, s.median, s.q3, s.n), (1.75, 3.0, 5.0, 4));
+        let bits = |v: f64| v.to_bits();
+        assert_eq!(
+            (bits(s.q1), bits(s.median), bits(s.q3), s.n),
+            (bits(1.75), bits(3.0), bits(5.0), 4)
+        );
         assert_eq!(Spread::of([]), None);
     }
 
@@ -372,6 +372,9 @@ mod tests {
         assert!((summary.ratio_final.unwrap().median - 0.2).abs() < 1e-15);
         // rms(update) = 0.002, rms(W) = 1.
         assert!((summary.first_update.unwrap().median - 0.002).abs() < 1e-15);
-        assert_eq!(summary.accuracy.unwrap().median, 0.75);
+        assert_eq!(
+            summary.accuracy.unwrap().median.to_bits(),
+            0.75_f64.to_bits()
+        );
     }
 }

@@ -230,11 +230,7 @@ fn summaries_group_runs_by_configuration() {
             r.history
                 .layers
                 .iter()
-                .find(|l| {
-                    l.layer == layer
-                        && l.step == 0
-                        && l.quantity == Quantity::WeightGrad
-                })
+                .find(|l| l.layer == layer && l.step == 0 && l.quantity == Quantity::WeightGrad)
                 .unwrap()
                 .stats
                 .std

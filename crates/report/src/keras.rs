@@ -126,9 +126,11 @@ pub(crate) fn keras_section(page: &mut Page, pairs: &[(&ExperimentTables, &Exper
                 &chart,
                 categories.len(),
                 28,
-                &format!("{} configurations, each trained by both frameworks.", f.accuracy.len()),
+                &format!(
+                    "{} configurations, each trained by both frameworks.",
+                    f.accuracy.len()
+                ),
             );
         }
     }
 }
-

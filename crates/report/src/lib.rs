@@ -15,6 +15,7 @@
 
 mod agreement;
 mod charts;
+mod histograms;
 mod keras;
 mod layer_charts;
 mod page;

@@ -224,7 +224,12 @@ pub(crate) fn band_caption(bands: &[Band]) -> String {
         .and_then(|b| Some((b.points.first()?.0, b.points.last()?.0)));
     match span {
         Some((a, b)) if !parts.is_empty() => {
-            format!("{} (epoch {} \u{2192} {}).", parts.join("; "), num(a), num(b))
+            format!(
+                "{} (epoch {} \u{2192} {}).",
+                parts.join("; "),
+                num(a),
+                num(b)
+            )
         }
         _ => "No records to draw.".to_owned(),
     }

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use vanishing_analysis::{ConfigSummary, ExperimentTables, Spread, config_summaries, vanishing_ratios};
+use vanishing_analysis::{
+    ConfigSummary, ExperimentTables, Spread, config_summaries, vanishing_ratios,
+};
 
 use crate::charts;
 use crate::layer_charts::heatmap;
@@ -91,7 +93,11 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
     let mut optimizers: Vec<&str> = summaries.iter().map(|s| s.optimizer.as_str()).collect();
     optimizers.sort_unstable();
     optimizers.dedup();
-    page.heading(3, &slug(&["depth", &e.name]), &format!("Over depth: {}", e.name));
+    page.heading(
+        3,
+        &slug(&["depth", &e.name]),
+        &format!("Over depth: {}", e.name),
+    );
     if let Some(run) = e.runs.first() {
         let _ = write!(
             page_body(page),
@@ -100,7 +106,10 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
              layer's, shown as its base-10 logarithm: 0 means no loss on the way back, -2 a \
              hundredfold loss. Empty cells: no run of that configuration finished.</p>",
             escape(&run.description),
-            summaries.first().and_then(|s| s.accuracy.map(|a| a.n)).unwrap_or(0)
+            summaries
+                .first()
+                .and_then(|s| s.accuracy.map(|a| a.n))
+                .unwrap_or(0)
         );
     }
     let xs: Vec<String> = depths.iter().map(ToString::to_string).collect();
@@ -140,8 +149,22 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
                 range: (f64, f64),
                 colors: &[&str],
                 caption: String| {
-        let decimals = if colors == SEQUENTIAL && range == (0.4, 1.0) { 2 } else { 1 };
-        let chart = heatmap(title, sub, "hidden layers", &xs, &ys, cells, range, colors, decimals);
+        let decimals = if colors == SEQUENTIAL && range == (0.4, 1.0) {
+            2
+        } else {
+            1
+        };
+        let chart = heatmap(
+            title,
+            sub,
+            "hidden layers",
+            &xs,
+            &ys,
+            cells,
+            range,
+            colors,
+            decimals,
+        );
         page.html(&format!("<div style=\"--h:{height}px\">"));
         page.chart(&anchor, &chart, "wide tall", &caption);
         page.html("</div>");
@@ -212,8 +235,18 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
         .iter()
         .map(|o| cells(&|s| s.optimizer == *o, &|s| s.first_update, true))
         .collect();
-    let lo = updates.iter().flatten().map(|c| c.2).fold(f64::INFINITY, f64::min).floor();
-    let hi = updates.iter().flatten().map(|c| c.2).fold(f64::NEG_INFINITY, f64::max).ceil();
+    let lo = updates
+        .iter()
+        .flatten()
+        .map(|c| c.2)
+        .fold(f64::INFINITY, f64::min)
+        .floor();
+    let hi = updates
+        .iter()
+        .flatten()
+        .map(|c| c.2)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .ceil();
     for (o, cs) in optimizers.iter().zip(&updates) {
         let median = Spread::of(cs.iter().map(|c| c.2)).map_or(f64::NAN, |s| s.median);
         draw(

@@ -8,7 +8,9 @@ use vanishing_analysis::{ExperimentTables, accuracy_summary};
 
 use crate::charts::{self, Scale};
 use crate::page::{Page, escape, slug};
-use crate::series::{Band, Config, band_caption, configs, layer_bands, metric_bands, num, shared_linear, shared_log};
+use crate::series::{
+    Band, Config, band_caption, configs, layer_bands, metric_bands, num, shared_linear, shared_log,
+};
 use crate::{MAX_DETAILED, page_body};
 
 /// What the tutorial printed for its configurations (its data had no seed, so these
@@ -136,7 +138,11 @@ pub(crate) fn chart_by_rows(
 /// Configurations of single-configuration experiments that differ only in activation
 /// and initialization, drawn as small multiples with shared axes.
 pub(crate) fn side_by_side(page: &mut Page, experiments: &[&ExperimentTables]) {
-    page.heading(3, "side-by-side", "Activations and initializations side by side");
+    page.heading(
+        3,
+        "side-by-side",
+        "Activations and initializations side by side",
+    );
     page.html(
         "<p class=\"note\">Each row compares networks that differ only in their activation \
          (and, between rows, their initialization). The y axes are shared within a group, \
@@ -437,4 +443,3 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
     );
     page.html("</div>");
 }
-

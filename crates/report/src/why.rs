@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use vanishing_analysis::{
-    ExperimentTables, HistogramRow, HistoryRow, Moment, RunRow, Spread, layer_profile,
-    variance_recursion,
+    ExperimentTables, HistoryRow, Moment, RunRow, Spread, layer_profile, variance_recursion,
 };
 
-use crate::MAX_DETAILED;
 use crate::charts::{self, PALETTE, Scale};
 use crate::layer_charts::{Trace, lines_over};
 use crate::page::{Page, escape, slug};
@@ -19,6 +17,7 @@ use crate::page_body;
 use crate::series::{Band, Config, configs, num, shared_log};
 use crate::sweeps::is_depth_sweep;
 use crate::tutorial::{activation_order, init_order};
+use crate::{MAX_DETAILED, histograms};
 
 /// One configuration of a group: its experiment, label and first run.
 #[derive(Clone, Copy)]
@@ -97,7 +96,12 @@ fn traces_log(traces: &[&[Trace]]) -> Scale {
             ts.iter()
                 .map(|t| Band {
                     name: t.name.clone(),
-                    points: t.points.iter().flatten().map(|p| (0.0, p.0, p.1, p.2)).collect(),
+                    points: t
+                        .points
+                        .iter()
+                        .flatten()
+                        .map(|p| (0.0, p.0, p.1, p.2))
+                        .collect(),
                 })
                 .collect()
         })
@@ -140,7 +144,7 @@ pub(crate) fn section(page: &mut Page, experiments: &[&ExperimentTables]) {
         .filter(|m| configs(m.e).len() == 1 && m.run.depth >= 4 && m.run.epochs > 0)
         .collect();
     saturation(page, &deep);
-    histograms(page, experiments);
+    histograms::section(page, experiments);
     updates(page, &deep);
 }
 
@@ -157,7 +161,10 @@ fn flow(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
         let _ = write!(page_body(page), "<h4>{}</h4>", escape(title));
         let trained = members.iter().all(|m| m.run.epochs > 0);
         let moments: &[(Moment, &str)] = if trained {
-            &[(Moment::Initial, "at initialization"), (Moment::Final, "after training")]
+            &[
+                (Moment::Initial, "at initialization"),
+                (Moment::Final, "after training"),
+            ]
         } else {
             &[(Moment::Initial, "at initialization")]
         };
@@ -175,7 +182,10 @@ fn flow(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
                             let values = layers
                                 .iter()
                                 .map(|l| {
-                                    profile.iter().find(|p| p.layer_name == *l).map(|p| p.spread)
+                                    profile
+                                        .iter()
+                                        .find(|p| p.layer_name == *l)
+                                        .map(|p| p.spread)
                                 })
                                 .collect();
                             trace(m.name(), i, false, values)
@@ -226,7 +236,11 @@ fn flow_caption(what: &str, traces: &[Trace]) -> String {
     };
     match (changes.first(), changes.last()) {
         (Some(a), Some(b)) if changes.len() > 1 => {
-            format!("From the last layer to the first, {what} {} and {}.", say(a), say(b))
+            format!(
+                "From the last layer to the first, {what} {} and {}.",
+                say(a),
+                say(b)
+            )
         }
         (Some(a), _) => format!("From the last layer to the first, {what} {}.", say(a)),
         _ => "No gradients recorded.".to_owned(),
@@ -255,7 +269,10 @@ fn recursion(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
          solid line is the measured ratio std(dC/ds) of a layer over that of the layer \
          above. Below 1, the gradient shrinks on its way to the input.</p>",
     );
-    for (title, members) in groups.iter().filter(|g| g.1.iter().any(|m| m.run.depth >= 2)) {
+    for (title, members) in groups
+        .iter()
+        .filter(|g| g.1.iter().any(|m| m.run.depth >= 2))
+    {
         let _ = write!(page_body(page), "<h4>{}</h4>", escape(title));
         let steps: Vec<_> = members
             .iter()
@@ -265,8 +282,18 @@ fn recursion(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
             .iter()
             .map(|s| {
                 vec![
-                    trace("measured".into(), 0, false, s.iter().map(|x| Some(x.measured)).collect()),
-                    trace("theory".into(), 3, true, s.iter().map(|x| x.theory).collect()),
+                    trace(
+                        "measured".into(),
+                        0,
+                        false,
+                        s.iter().map(|x| Some(x.measured)).collect(),
+                    ),
+                    trace(
+                        "theory".into(),
+                        3,
+                        true,
+                        s.iter().map(|x| x.theory).collect(),
+                    ),
                 ]
             })
             .collect();
@@ -275,7 +302,8 @@ fn recursion(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
         page.html("<div class=\"grid three\">");
         for ((m, s), ts) in members.iter().zip(&steps).zip(&traces) {
             let layers: Vec<String> = s.iter().map(|x| x.layer_name.clone()).collect();
-            let measured: Vec<(i64, f64)> = s.iter().map(|x| (x.layer, x.measured.median)).collect();
+            let measured: Vec<(i64, f64)> =
+                s.iter().map(|x| (x.layer, x.measured.median)).collect();
             let theory: Vec<(i64, f64)> = s
                 .iter()
                 .filter_map(|x| Some((x.layer, x.theory?.median)))
@@ -330,16 +358,20 @@ fn seed_means(
     stat: impl Fn(&HistoryRow) -> Option<f64>,
 ) -> BTreeMap<(i64, i64), f64> {
     let mut sums: BTreeMap<(i64, i64), (f64, usize)> = BTreeMap::new();
-    for row in tables.history.iter().filter(|r| {
-        r.quantity == quantity && config.runs.iter().any(|c| c.run_id == r.run_id)
-    }) {
+    for row in tables
+        .history
+        .iter()
+        .filter(|r| r.quantity == quantity && config.runs.iter().any(|c| c.run_id == r.run_id))
+    {
         if let Some(v) = stat(row) {
             let e = sums.entry((row.layer, row.step)).or_default();
             e.0 += v;
             e.1 += 1;
         }
     }
-    sums.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect()
+    sums.into_iter()
+        .map(|(k, (s, n))| (k, s / n as f64))
+        .collect()
 }
 
 fn the_config<'a>(m: &Member<'a>) -> Config<'a> {
@@ -406,7 +438,10 @@ fn saturation(page: &mut Page, deep: &[Member<'_>]) {
                 name: format!("hidden{layer} p98"),
                 color,
                 dashed: true,
-                points: steps.iter().map(|&s| at(&p98, s).map(|v| (v, v, v))).collect(),
+                points: steps
+                    .iter()
+                    .map(|&s| at(&p98, s).map(|v| (v, v, v)))
+                    .collect(),
             });
             sat_traces.push(Trace {
                 name: format!("hidden{layer}"),
@@ -448,7 +483,12 @@ fn saturation(page: &mut Page, deep: &[Member<'_>]) {
             range,
             &traces,
         );
-        page.chart(&slug(&["saturation", &m.e.name, "activation"]), &chart, "", &caption);
+        page.chart(
+            &slug(&["saturation", &m.e.name, "activation"]),
+            &chart,
+            "",
+            &caption,
+        );
         let chart = lines_over(
             "Saturated fraction per hidden layer",
             &m.name(),
@@ -507,193 +547,6 @@ fn saturation_caption(m: &Member<'_>, mean: &[(i64, f64)], saturated: &[(i64, f6
         num(last.1),
         num(peak)
     )
-}
-
-/// Pooled over seeds and normalized per layer: the fraction of values in each bin, at
-/// the first record, for one configuration and quantity; layers by number.
-fn pooled(e: &ExperimentTables, label: &str, quantity: &str) -> BTreeMap<i64, Vec<(f64, f64, f64)>> {
-    let mut by_layer: BTreeMap<i64, Vec<&HistogramRow>> = BTreeMap::new();
-    for h in e.histograms.iter().filter(|h| {
-        h.quantity == quantity && h.step == 0 && e.runs.iter().any(|r| r.run_id == h.run_id && r.label == label)
-    }) {
-        by_layer.entry(h.layer).or_default().push(h);
-    }
-    by_layer
-        .into_iter()
-        .map(|(layer, rows)| {
-            let mut bins: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
-            for h in rows {
-                let e = bins.entry(h.bin_lo.to_bits() ^ (1 << 63)).or_insert((h.bin_lo, h.bin_hi, 0.0));
-                e.2 += h.count as f64;
-            }
-            let mut bins: Vec<(f64, f64, f64)> = bins.into_values().collect();
-            bins.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let total: f64 = bins.iter().map(|b| b.2).sum();
-            for b in &mut bins {
-                b.2 /= total.max(1.0);
-            }
-            (layer, bins)
-        })
-        .collect()
-}
-
-/// A bin's label: its edge nearest zero, shown only at halves inside `[-1, 1]` on the
-/// activations' linear bins, and at every other whole decade on logarithmic bins.
-fn bin_label(lo: f64, hi: f64, linear_inside: bool) -> String {
-    let linear = linear_inside && lo >= -1.0 && lo < 1.0;
-    // Linear bins are labelled by their left edge, logarithmic ones by the edge nearer
-    // zero, so that each round value labels exactly one bin.
-    let edge = if linear || lo >= 0.0 { lo } else { hi };
-    if !edge.is_finite() {
-        return String::new();
-    }
-    if edge == 0.0 || (lo < 0.0 && hi > 0.0) {
-        return "0".to_owned();
-    }
-    if linear {
-        // The multiple of 0.5 inside the bin, if any.
-        let half = (lo * 2.0).ceil() / 2.0;
-        return if half < hi {
-            format!("{}", half + 0.0)
-        } else {
-            String::new()
-        };
-    }
-    let decade = edge.abs().log10();
-    // Every other decade: a gradient axis spans ten or more.
-    if (decade - decade.round()).abs() > 1e-9 || (decade.round() as i32) % 2 != 0 {
-        return String::new();
-    }
-    let sign = if edge < 0.0 { "-" } else { "" };
-    match decade.round() as i32 {
-        d @ 0..=3 => format!("{sign}{}", 10i32.pow(d as u32)),
-        d => format!("{sign}1e{d}"),
-    }
-}
-
-/// Keeps at most nine labels (every k-th, and always "0"), so that a third of the
-/// page's width can hold them.
-fn thin(mut labels: Vec<String>) -> Vec<String> {
-    let shown: Vec<usize> = (0..labels.len()).filter(|&i| !labels[i].is_empty()).collect();
-    let every = shown.len().div_ceil(9).max(1);
-    for (k, &i) in shown.iter().enumerate() {
-        if k % every != 0 && labels[i] != "0" {
-            labels[i].clear();
-        }
-    }
-    labels
-}
-
-fn histograms(page: &mut Page, experiments: &[&ExperimentTables]) {
-    let with: Vec<&ExperimentTables> = experiments
-        .iter()
-        .copied()
-        .filter(|e| e.histograms.iter().any(|h| h.step == 0))
-        .collect();
-    if with.is_empty() {
-        return;
-    }
-    page.heading(3, "histograms", "Distributions at initialization");
-    page.html(
-        "<p class=\"note\">As in Glorot &amp; Bengio's Fig. 6-8: the normalized histograms of \
-         each hidden layer's activations, back-propagated gradients dC/ds and weight \
-         gradients before any update, pooled over seeds, one line per layer. Every run and \
-         layer of a quantity is counted on the same bins (linear over [-1, 1] for \
-         activations, logarithmic in magnitude on both sides of zero for gradients), and \
-         the charts of a quantity share both axes, so a narrower distribution looks \
-         narrower. A layer whose gradients shrink moves its mass towards the middle of a \
-         gradient chart.</p>",
-    );
-    for e in with {
-        let _ = write!(page_body(page), "<h4>{}</h4>", escape(&e.name));
-        let mut cs = configs(e);
-        cs.sort_by_key(|c| {
-            (
-                activation_order(&c.runs[0].activation),
-                c.runs[0].activation.clone(),
-                init_order(&c.runs[0].init),
-            )
-        });
-        for (quantity, what) in [
-            ("activation", "activations"),
-            ("preact_grad", "dC/ds"),
-            ("weight_grad", "dLoss/dW"),
-        ] {
-            let all: Vec<BTreeMap<i64, Vec<(f64, f64, f64)>>> =
-                cs.iter().map(|c| pooled(e, c.label, quantity)).collect();
-            // The shared window: every bin that any chart of this quantity fills.
-            let edges: Vec<(f64, f64)> = all
-                .iter()
-                .flat_map(|m| m.values())
-                .next()
-                .map(|bins| bins.iter().map(|b| (b.0, b.1)).collect())
-                .unwrap_or_default();
-            let used = |i: usize| {
-                all.iter()
-                    .flat_map(|m| m.values())
-                    .any(|bins| bins.get(i).is_some_and(|b| b.2 > 0.0))
-            };
-            let (Some(lo), Some(hi)) = (
-                (0..edges.len()).find(|&i| used(i)),
-                (0..edges.len()).rev().find(|&i| used(i)),
-            ) else {
-                continue;
-            };
-            let y_max = all
-                .iter()
-                .flat_map(|m| m.values())
-                .flat_map(|bins| bins.iter().map(|b| b.2))
-                .fold(0.0, f64::max);
-            let y_max = (y_max * 10.0).ceil() / 10.0;
-            let labels = thin(
-                edges[lo..=hi]
-                    .iter()
-                    .map(|&(a, b)| bin_label(a, b, quantity == "activation"))
-                    .collect(),
-            );
-            page.html("<div class=\"grid three\">");
-            for (c, m) in cs.iter().zip(&all) {
-                let run = c.runs[0];
-                let depth = run.depth;
-                let traces: Vec<Trace> = m
-                    .iter()
-                    .filter(|(layer, _)| **layer <= depth)
-                    .map(|(layer, bins)| Trace {
-                        name: format!("hidden{layer}"),
-                        color: PALETTE[(*layer as usize - 1) % PALETTE.len()],
-                        dashed: false,
-                        points: bins[lo..=hi].iter().map(|b| Some((b.2, b.2, b.2))).collect(),
-                    })
-                    .collect();
-                let profile = layer_profile(e, c.label, quantity, Moment::Initial, |r| r.std);
-                let std_of = |l: i64| profile.iter().find(|p| p.layer == l).map(|p| p.spread.median);
-                let caption = match (std_of(1), std_of(depth)) {
-                    (Some(a), Some(b)) => format!(
-                        "std of {what}: hidden1 {}, hidden{depth} {} (median over seeds).",
-                        num(a),
-                        num(b)
-                    ),
-                    _ => format!("{what} of {} layers.", traces.len()),
-                };
-                let chart = lines_over(
-                    &format!("{what}: {}, {}", run.activation, run.init),
-                    "normalized histogram at initialization",
-                    if quantity == "activation" { "value" } else { "value (log magnitude, both signs)" },
-                    &labels,
-                    "fraction of values",
-                    Scale::Fixed(0.0, y_max.max(0.1)),
-                    &traces,
-                );
-                page.chart(
-                    &slug(&["histogram", &e.name, c.label, quantity]),
-                    &chart,
-                    "",
-                    &caption,
-                );
-            }
-            page.html("</div>");
-        }
-    }
 }
 
 fn updates(page: &mut Page, deep: &[Member<'_>]) {
@@ -778,42 +631,22 @@ fn rms(r: &HistoryRow) -> f64 {
 fn seed_ratio(config: &Config<'_>, e: &ExperimentTables) -> BTreeMap<(i64, i64), Vec<f64>> {
     let mut weights: BTreeMap<(&str, i64, i64), f64> = BTreeMap::new();
     let mine = |r: &HistoryRow| config.runs.iter().any(|c| c.run_id == r.run_id);
-    for r in e.history.iter().filter(|r| r.quantity == "weight" && mine(r)) {
+    for r in e
+        .history
+        .iter()
+        .filter(|r| r.quantity == "weight" && mine(r))
+    {
         weights.insert((&r.run_id, r.layer, r.step), rms(r));
     }
     let mut out: BTreeMap<(i64, i64), Vec<f64>> = BTreeMap::new();
-    for r in e.history.iter().filter(|r| r.quantity == "update" && mine(r)) {
+    for r in e
+        .history
+        .iter()
+        .filter(|r| r.quantity == "update" && mine(r))
+    {
         if let Some(w) = weights.get(&(r.run_id.as_str(), r.layer, r.step)) {
             out.entry((r.layer, r.step)).or_default().push(rms(r) / w);
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bin_label;
-
-    #[test]
-    fn bins_are_labelled_at_round_edges() {
-        for (lo, hi, linear, label) in [
-            (-0.48, -0.44, true, ""),
-            (0.48, 0.52, true, "0.5"),
-            (-0.52, -0.48, true, "-0.5"),
-            (-0.04, 0.0, true, ""),
-            (0.0, 0.04, true, "0"),
-            (-1.0, -0.96, true, "-1"),
-            (1.0, 1.7783, true, "1"),
-            (10.0, 17.78, true, ""),
-            (100.0, 177.8, true, "100"),
-            (1e-4, 1.778e-4, false, "1e-4"),
-            (1e-5, 1.778e-5, false, ""),
-            (-1.778e-2, -1e-2, false, "-1e-2"),
-            (-1e-3, -5.6e-4, false, ""),
-            (-1e-12, 1e-12, false, "0"),
-            (f64::NEG_INFINITY, -1e3, false, ""),
-        ] {
-            assert_eq!(bin_label(lo, hi, linear), label, "[{lo}, {hi})");
-        }
-    }
 }

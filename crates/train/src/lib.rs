@@ -16,7 +16,7 @@ mod record;
 mod spec;
 mod trainer;
 
-pub use bins::{BinEdges, BinScale};
+pub use bins::{BinEdges, BinScale, MAX_HISTOGRAM_BINS};
 pub use mlp::Mlp;
 pub use record::{
     BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, OwnedBoundary,

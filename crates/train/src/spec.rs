@@ -197,8 +197,14 @@ impl RunSpec {
                 "1".to_owned(),
             );
         }
-        if self.histogram_bins == Some(0) {
-            return schedule("record.histogram_bins", "at least 1", "0".to_owned());
+        if let Some(bins) = self.histogram_bins
+            && !(1..=crate::MAX_HISTOGRAM_BINS).contains(&bins)
+        {
+            return schedule(
+                "record.histogram_bins",
+                "a number of bins from 1 to 1000",
+                bins.to_string(),
+            );
         }
         if self.model.hidden.is_empty() {
             return schedule(

@@ -68,7 +68,16 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
             )
         })?
         .unwrap_or(RecordPolicy::Epoch);
-    let histogram_bins = record_table.optional("histogram_bins", |v| v.positive())?;
+    let histogram_bins = record_table.optional("histogram_bins", |v| {
+        let n = v.positive()?;
+        if n > vanishing_train::MAX_HISTOGRAM_BINS {
+            return Err(v.error(format!(
+                "expected a number of bins from 1 to {}, found {n}",
+                vanishing_train::MAX_HISTOGRAM_BINS
+            )));
+        }
+        Ok(n)
+    })?;
     let boundary_grid = record_table
         .optional("boundary_grid", |v| {
             let n = v.u64()?;
