@@ -418,8 +418,15 @@ fn every_chart_renders_in_a_real_browser() {
             containers.len()
         );
     }
+    assert_every_chart_rendered(&dom, &containers);
+}
+
+/// Every chart container of the page holds an initialised ECharts chart with a canvas
+/// in the rendered `dom`, and the page's error box is empty.
+#[track_caller]
+fn assert_every_chart_rendered(dom: &str, containers: &[String]) {
     assert!(!containers.is_empty());
-    for id in &containers {
+    for id in containers {
         let start = dom
             .find(&format!("id=\"{id}\""))
             .unwrap_or_else(|| panic!("{id} is not in the rendered page"));
@@ -441,6 +448,119 @@ fn every_chart_renders_in_a_real_browser() {
     let errors_end = errors_at + dom[errors_at..].find("</pre>").unwrap();
     let errors = &dom[errors_at + dom[errors_at..].find('>').unwrap() + 1..errors_end];
     assert!(errors.trim().is_empty(), "script errors: {errors}");
+}
+
+/// The number that follows `prefix` in `html` (up to the next space or parenthesis).
+fn number_after(html: &str, prefix: &str) -> f64 {
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("the page lacks {prefix:?}"))
+        + prefix.len();
+    let end = start + html[start..].find([' ', ')', '<']).unwrap();
+    html[start..end]
+        .trim_end_matches('.')
+        .parse()
+        .unwrap_or_else(|e| panic!("{prefix:?} is followed by {:?}: {e}", &html[start..end]))
+}
+
+/// The shipped experiments, one seed each, make a report with every section of the
+/// explanation, whose computed sentences say what theory predicts, and which renders
+/// in a browser from top to bottom.
+#[test]
+fn the_shipped_experiments_explain_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("reports"));
+    assert_success(&vanishing(&[
+        "run",
+        "-q",
+        "--seeds",
+        "1",
+        experiments.to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    assert_success(&vanishing(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let page = out.join("index.html");
+    let html = fs::read_to_string(&page).unwrap();
+    for anchor in [
+        "tutorial",
+        "results",
+        "side-by-side",
+        "why",
+        "flow",
+        "recursion",
+        "saturation",
+        "histograms",
+        "updates",
+        "sweeps",
+        "ratio",
+        "depth-depth-sweep",
+        "details",
+        // One figure of each kind, for the experiments that call for it.
+        "flow-paper-init-preact-grad-at-initialization",
+        "recursion-paper-init-tanh-standard",
+        "saturation-deep-sigmoid-activation",
+        "saturation-paper-train-activation",
+        "histogram-paper-init-activation-tanh-init-standard-preact-grad",
+        "updates-deep-sigmoid-sgd",
+        "depth-depth-sweep-ratio-initial",
+        "depth-depth-sweep-accuracy-sgd",
+        "depth-depth-sweep-first-update-rmsprop-keras2",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "the page lacks #{anchor}"
+        );
+    }
+    // At Glorot & Bengio's scale the recursion holds: a tanh layer with the standard
+    // initialization divides the gradient's spread by about sqrt(3), a sigmoid layer by
+    // about 7 (slope 1/4 at zero), and the normalized initialization keeps tanh near 1.
+    for (config, low, high) in [
+        ("tanh, standard", 1.5, 2.1),
+        ("sigmoid, standard", 5.5, 9.0),
+        ("tanh, glorot_uniform", 0.9, 1.15),
+    ] {
+        let at = html
+            .find(&format!(
+                "id=\"recursion-paper-init-{}\"",
+                config.replace(", ", "-").replace('_', "-")
+            ))
+            .unwrap();
+        let caption = &html[at..];
+        let activation = config.split(',').next().unwrap();
+        let measured = number_after(
+            caption,
+            &format!("Each {activation} layer divides the gradient's spread by "),
+        );
+        let theory = number_after(caption, "(theory divides it by ");
+        assert!(
+            (low..high).contains(&measured),
+            "{config}: measured {measured}"
+        );
+        assert!(
+            (measured / theory - 1.0).abs() < 0.1,
+            "{config}: {measured} vs theory {theory}"
+        );
+    }
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            std::env::var("VANISHING_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "VANISHING_REQUIRE_BROWSER=1 but no Chromium was found"
+        );
+        return;
+    };
+    let (dom, _) = dump_dom(&chromium, tmp.path(), &page, "?walk", "shipped");
+    assert_eq!(attribute(&dom, "data-walked").as_deref(), Some("1"));
+    let (containers, _) = chart_ids(&html);
+    assert!(containers.len() > 150, "only {} charts", containers.len());
+    assert_every_chart_rendered(&dom, &containers);
 }
 
 /// The value of the first `name="..."` attribute in `dom`.

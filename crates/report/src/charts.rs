@@ -4,13 +4,12 @@
 use charming::Chart;
 use charming::component::{Axis, Grid, Legend, Title, VisualMap, VisualMapChannel};
 use charming::datatype::DataPoint;
-use charming::element::{
-    AreaStyle, AxisType, ItemStyle, LineStyle, NameLocation, Tooltip, Trigger,
-};
-use charming::series::{Bar, Heatmap, Line, Scatter};
+use charming::element::{AxisType, ItemStyle, NameLocation, Tooltip, Trigger};
+use charming::series::{Bar, Heatmap, Scatter};
 use vanishing_analysis::{BoundaryRow, PointRow};
 
-use crate::series::{Band, Point};
+use crate::layer_charts::{Trace, lines_over};
+use crate::series::Band;
 
 /// Colors for layers 1, 2, ... (and splits), readable on white.
 pub(crate) const PALETTE: [&str; 8] = [
@@ -58,11 +57,8 @@ pub(crate) fn y_axis(name: &str, scale: Scale) -> Axis {
 }
 
 /// Lines over epochs, one per band, each with a shaded min-max band when its seeds
-/// disagree. Values that a log axis cannot show (zero or negative) are left out.
-///
-/// The epochs form a category axis: ECharts stacks series only along a category axis,
-/// and a band is a transparent lower line with the (upper - lower) gap stacked on it and
-/// filled.
+/// disagree: the bands aligned on the epochs any of them has, drawn by
+/// [`lines_over`]. Values that a log axis cannot show (zero or negative) are left out.
 pub(crate) fn bands_over_epochs(
     text: &str,
     subtext: &str,
@@ -70,80 +66,32 @@ pub(crate) fn bands_over_epochs(
     scale: Scale,
     bands: &[Band],
 ) -> Chart {
-    let log = matches!(scale, Scale::Log | Scale::LogFixed(..));
-    let keep = |v: f64| v.is_finite() && (!log || v > 0.0);
     let mut xs: Vec<f64> = bands
         .iter()
         .flat_map(|b| b.points.iter().map(|p| sig(p.0)))
         .collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
-    let aligned = |band: &Band, value: &dyn Fn(&Point) -> Option<f64>| -> Vec<Option<f64>> {
-        xs.iter()
-            .map(|&x| {
-                band.points
-                    .iter()
-                    .find(|p| sig(p.0).to_bits() == x.to_bits())
-                    .and_then(value)
-                    .map(sig)
-            })
-            .collect()
-    };
-    let mut chart = Chart::new()
-        .title(title(text, subtext))
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(
-            Legend::new()
-                .top(44)
-                .data(bands.iter().map(|b| b.name.clone()).collect()),
-        )
-        .grid(Grid::new().top(80).left(72).right(24).bottom(48))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .boundary_gap(false)
-                .name("epoch")
-                .name_location(NameLocation::Middle)
-                .name_gap(24)
-                .data(xs.iter().map(|x| x.to_string()).collect()),
-        )
-        .y_axis(y_axis(y_name, scale));
-    for (i, band) in bands.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        if band.has_spread() {
-            let stack = format!("band-{i}");
-            let lower = aligned(band, &|p| (keep(p.2) && keep(p.3)).then_some(p.2));
-            let gap = aligned(band, &|p| (keep(p.2) && keep(p.3)).then_some(p.3 - p.2));
-            chart = chart
-                .series(
-                    Line::new()
-                        .name(format!("{} min over seeds", band.name))
-                        .stack(stack.clone())
-                        .show_symbol(false)
-                        .line_style(LineStyle::new().opacity(0))
-                        .data(lower),
-                )
-                .series(
-                    Line::new()
-                        .name(format!("{} max - min over seeds", band.name))
-                        .stack(stack)
-                        .show_symbol(false)
-                        .line_style(LineStyle::new().opacity(0))
-                        .area_style(AreaStyle::new().color(color).opacity(0.18))
-                        .data(gap),
-                );
-        }
-        let mean = aligned(band, &|p| keep(p.1).then_some(p.1));
-        chart = chart.series(
-            Line::new()
-                .name(band.name.clone())
-                .show_symbol(false)
-                .item_style(ItemStyle::new().color(color))
-                .line_style(LineStyle::new().color(color).width(2))
-                .data(mean),
-        );
-    }
-    chart
+    let traces: Vec<Trace> = bands
+        .iter()
+        .enumerate()
+        .map(|(i, band)| Trace {
+            name: band.name.clone(),
+            color: PALETTE[i % PALETTE.len()],
+            dashed: false,
+            points: xs
+                .iter()
+                .map(|&x| {
+                    band.points
+                        .iter()
+                        .find(|p| sig(p.0).to_bits() == x.to_bits())
+                        .map(|p| (p.1, p.2, p.3))
+                })
+                .collect(),
+        })
+        .collect();
+    let labels: Vec<String> = xs.iter().map(ToString::to_string).collect();
+    lines_over(text, subtext, "epoch", &labels, y_name, scale, &traces)
 }
 
 /// The two classes as a scatter plot of the input plane.

@@ -175,7 +175,16 @@ pub(crate) fn section(page: &mut Page, experiments: &[&ExperimentTables]) {
                     .map(|&(a, b)| bin_label(a, b, quantity == "activation"))
                     .collect(),
             );
-            page.html("<div class=\"grid three\">");
+            // One column per initialization, so that each row sets the standard
+            // initialization beside the normalized one.
+            let mut inits: Vec<&str> = cs.iter().map(|c| c.runs[0].init.as_str()).collect();
+            inits.sort_unstable();
+            inits.dedup();
+            page.html(if inits.len() == 2 {
+                "<div class=\"grid\">"
+            } else {
+                "<div class=\"grid three\">"
+            });
             for (c, m) in cs.iter().zip(&all) {
                 let run = c.runs[0];
                 let depth = run.depth;

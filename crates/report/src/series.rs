@@ -58,13 +58,6 @@ pub(crate) struct Band {
     pub(crate) points: Vec<Point>,
 }
 
-impl Band {
-    /// Whether the seeds disagree anywhere (a band is worth drawing).
-    pub(crate) fn has_spread(&self) -> bool {
-        self.points.iter().any(|p| p.3 > p.2)
-    }
-}
-
 /// Progress through training in epochs, from a record's step: exact epochs for records
 /// on epoch boundaries, fractions in between.
 fn epoch_of(run: &RunRow, step: i64) -> f64 {
@@ -289,7 +282,7 @@ mod tests {
             bands[0].points,
             vec![(0.0, 2.0, 1.0, 3.0), (1.0, 2.0, 2.0, 2.0)]
         );
-        assert!(bands[0].has_spread());
-        assert!(!bands[1].has_spread());
+        // Layer 2 has one seed at one step: no spread.
+        assert_eq!(bands[1].points, vec![(0.0, 5.0, 5.0, 5.0)]);
     }
 }
