@@ -1,7 +1,7 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{ParquetReader, SerReader};
+use polars::prelude::{ChunkCompareEq, ParquetReader, SerReader};
 
 use crate::AnalysisError;
 use crate::schema::Table;
@@ -10,14 +10,29 @@ use crate::tables::{
 };
 
 fn read_table<T: Table>(dir: &Path) -> Result<Vec<T>, AnalysisError> {
+    read_table_where(dir, None)
+}
+
+/// Reads a table, keeping only the rows whose `step` is `step` when one is given: the
+/// rows are dropped in the frame, before any becomes a struct.
+fn read_table_where<T: Table>(dir: &Path, step: Option<i64>) -> Result<Vec<T>, AnalysisError> {
     let path = dir.join(T::FILE);
+    let parquet_error = |e: polars::prelude::PolarsError| AnalysisError::Parquet {
+        path: path.clone(),
+        message: e.to_string(),
+    };
     let file = File::open(&path).map_err(AnalysisError::io(&path))?;
-    let frame = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| AnalysisError::Parquet {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    let mut frame = ParquetReader::new(file).finish().map_err(parquet_error)?;
+    if let Some(step) = step {
+        let steps = frame
+            .column("step")
+            .and_then(|c| c.i64().cloned())
+            .map_err(|_| AnalysisError::MissingColumn {
+                path: path.clone(),
+                column: "step",
+            })?;
+        frame = frame.filter(&steps.equal(step)).map_err(parquet_error)?;
+    }
     T::from_frame(&frame, &path)
 }
 
@@ -67,11 +82,7 @@ pub fn read_experiment_with(
         metrics: read_table::<MetricRow>(dir)?,
         histograms: match histograms {
             Histograms::Read => read_table::<HistogramRow>(dir)?,
-            Histograms::Initial => {
-                let mut rows = read_table::<HistogramRow>(dir)?;
-                rows.retain(|h| h.step == 0);
-                rows
-            }
+            Histograms::Initial => read_table_where::<HistogramRow>(dir, Some(0))?,
             Histograms::Skip => Vec::new(),
         },
         dataset: read_table::<PointRow>(dir)?,

@@ -196,6 +196,17 @@ fn histograms_can_stay_on_disk() {
     assert_eq!(light[0].runs, full[0].runs);
     assert_eq!(light[0].history, full[0].history);
     assert_eq!(light[0].metrics, full[0].metrics);
+    // Or only those at initialization are read.
+    let initial = read_all_with(dir.path(), Histograms::Initial).unwrap();
+    let expected: Vec<_> = full[0]
+        .histograms
+        .iter()
+        .filter(|h| h.step == 0)
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < full[0].histograms.len());
+    assert_eq!(initial[0].histograms, expected);
+    assert_eq!(initial[0].history, full[0].history);
     // A damaged histogram table is not even opened when skipped, and refused otherwise.
     let exp = dir.path().join("demo");
     fs::write(exp.join("histograms.parquet"), b"not parquet").unwrap();
