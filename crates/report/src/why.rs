@@ -529,9 +529,9 @@ fn saturation_caption(m: &Member<'_>, mean: &[(i64, f64)], saturated: &[(i64, f6
         if low < 0.1 || peak > 0.5 {
             "is driven towards 0, as in the paper's Fig. 2"
         } else if low < first.1 - 0.1 {
-            "moves towards 0 but is not driven into saturation"
+            "moves towards 0 without being driven into saturation"
         } else {
-            "stays near its starting value: no saturation appears"
+            "stays near its starting value, without saturating"
         }
     } else if peak > 0.5 {
         "saturates"
