@@ -41,14 +41,16 @@ fn pooled(
     by_layer
         .into_iter()
         .map(|(layer, rows)| {
-            let mut bins: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+            // Keyed by the edge's bits, which identify a bin across seeds (but do not
+            // order negative edges), then sorted by the edge itself.
+            let mut bins: BTreeMap<u64, Bin> = BTreeMap::new();
             for h in rows {
                 let e = bins
-                    .entry(h.bin_lo.to_bits() ^ (1 << 63))
+                    .entry(h.bin_lo.to_bits())
                     .or_insert((h.bin_lo, h.bin_hi, 0.0));
                 e.2 += h.count as f64;
             }
-            let mut bins: Vec<(f64, f64, f64)> = bins.into_values().collect();
+            let mut bins: Vec<Bin> = bins.into_values().collect();
             bins.sort_by(|a, b| a.0.total_cmp(&b.0));
             let total: f64 = bins.iter().map(|b| b.2).sum();
             for b in &mut bins {

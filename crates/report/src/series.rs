@@ -60,7 +60,7 @@ pub(crate) struct Band {
 
 /// Progress through training in epochs, from a record's step: exact epochs for records
 /// on epoch boundaries, fractions in between.
-fn epoch_of(run: &RunRow, step: i64) -> f64 {
+pub(crate) fn epoch_of(run: &RunRow, step: i64) -> f64 {
     if run.steps > 0 {
         step as f64 * run.epochs as f64 / run.steps as f64
     } else {

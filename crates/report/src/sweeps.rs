@@ -23,6 +23,26 @@ const DIVERGING: [&str; 5] = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b218
 /// Pale to dark green, for accuracies.
 const SEQUENTIAL: [&str; 3] = ["#f7fcf5", "#a1d99b", "#238b45"];
 
+/// How a heatmap colours and labels its cells.
+#[derive(Clone, Copy)]
+struct Colours {
+    range: (f64, f64),
+    colors: &'static [&'static str],
+    /// Decimal places of the cell labels.
+    decimals: i32,
+}
+
+impl Colours {
+    /// Base-10 logarithms of ratios, white at 0.
+    fn ratio(range: (f64, f64)) -> Self {
+        Self {
+            range,
+            colors: &DIVERGING,
+            decimals: 1,
+        }
+    }
+}
+
 /// The first layer's gradient spread relative to the last layer's, per configuration.
 pub(crate) fn ratio(page: &mut Page, experiments: &[&ExperimentTables]) {
     page.heading(3, "ratio", "The vanishing ratio");
@@ -104,7 +124,8 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
             "<p>{}</p><p class=\"note\">Each cell is the median over {} seeds. The ratio is \
              the standard deviation of the first layer's weight gradient over the output \
              layer's, shown as its base-10 logarithm: 0 means no loss on the way back, -2 a \
-             hundredfold loss. Empty cells: no run of that configuration finished.</p>",
+             hundredfold loss. Empty cells have no finite value: every seed diverged, or a \
+             gradient was exactly zero (dead ReLU units).</p>",
             escape(&run.description),
             summaries
                 .first()
@@ -146,14 +167,8 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
                 title: &str,
                 sub: &str,
                 cells: &[(usize, usize, f64)],
-                range: (f64, f64),
-                colors: &[&str],
+                colours: Colours,
                 caption: String| {
-        let decimals = if colors == SEQUENTIAL && range == (0.4, 1.0) {
-            2
-        } else {
-            1
-        };
         let chart = heatmap(
             title,
             sub,
@@ -161,9 +176,9 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
             &xs,
             &ys,
             cells,
-            range,
-            colors,
-            decimals,
+            colours.range,
+            colours.colors,
+            colours.decimals,
         );
         page.html(&format!("<div style=\"--h:{height}px\">"));
         page.chart(&anchor, &chart, "wide tall", &caption);
@@ -191,8 +206,7 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
         "Vanishing ratio at initialization (log10)",
         "std(dLoss/dW) of the first layer over the output layer's, before training",
         &init,
-        range,
-        &DIVERGING,
+        Colours::ratio(range),
         format!(
             "At {} hidden layers the smallest ratio is 10^{}.",
             xs.last().cloned().unwrap_or_default(),
@@ -206,8 +220,7 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
             &format!("Vanishing ratio after training with {o} (log10)"),
             "the same ratio at the last record",
             cs,
-            range,
-            &DIVERGING,
+            Colours::ratio(range),
             format!(
                 "After training with {o}, the smallest ratio at the greatest depth is 10^{}.",
                 num(deepest(cs))
@@ -223,8 +236,11 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
             &format!("Final training accuracy with {o}"),
             "median over seeds; chance is 0.5",
             &cs,
-            (0.4, 1.0),
-            &SEQUENTIAL,
+            Colours {
+                range: (0.4, 1.0),
+                colors: &SEQUENTIAL,
+                decimals: 2,
+            },
             format!(
                 "With {o}, {learned} of {} configurations reach an accuracy of 0.9 or more.",
                 cs.len()
@@ -255,8 +271,11 @@ pub(crate) fn depth_sweep(page: &mut Page, e: &ExperimentTables) {
             &format!("First step with {o}: the first layer's update over its weights (log10)"),
             "rms(update) / rms(W) of the layer next to the input, at the first step",
             cs,
-            (lo, hi),
-            &SEQUENTIAL,
+            Colours {
+                range: (lo, hi),
+                colors: &SEQUENTIAL,
+                decimals: 1,
+            },
             format!(
                 "With {o} the first step moves the first layer's weights by a median 10^{} of their size.",
                 num(median)

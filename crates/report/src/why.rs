@@ -14,7 +14,7 @@ use crate::charts::{self, PALETTE, Scale};
 use crate::layer_charts::{Trace, lines_over};
 use crate::page::{Page, escape, slug};
 use crate::page_body;
-use crate::series::{Band, Config, configs, num, shared_log};
+use crate::series::{Band, Config, configs, epoch_of, num, shared_log};
 use crate::sweeps::is_depth_sweep;
 use crate::tutorial::{activation_order, init_order};
 use crate::{MAX_DETAILED, histograms};
@@ -389,12 +389,7 @@ fn steps_of(values: &BTreeMap<(i64, i64), f64>) -> Vec<i64> {
 }
 
 fn epoch_label(run: &RunRow, step: i64) -> String {
-    let epochs = if run.steps > 0 {
-        step as f64 * run.epochs as f64 / run.steps as f64
-    } else {
-        0.0
-    };
-    charts::sig(epochs).to_string()
+    charts::sig(epoch_of(run, step)).to_string()
 }
 
 fn saturation(page: &mut Page, deep: &[Member<'_>]) {
@@ -574,7 +569,7 @@ fn updates(page: &mut Page, deep: &[Member<'_>]) {
                 let mean = values.iter().sum::<f64>() / n;
                 let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let x = epoch_label(m.run, step).parse().unwrap_or(0.0);
+                let x = epoch_of(m.run, step);
                 layers.entry(layer).or_default().push((x, mean, lo, hi));
             }
             layers

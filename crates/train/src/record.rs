@@ -43,15 +43,17 @@ impl Quantity {
 
     /// The quantities measured on the state a record holds, before the step: all but
     /// [`Quantity::Update`].
-    pub const BEFORE_STEP: [Self; 7] = [
-        Self::Weight,
-        Self::WeightGrad,
-        Self::Bias,
-        Self::BiasGrad,
-        Self::Activation,
-        Self::PreactGrad,
-        Self::Slope,
-    ];
+    pub const BEFORE_STEP: [Self; 7] = {
+        // Every quantity but the last, `Update`, taken from `ALL` so that the two lists
+        // cannot drift apart.
+        let mut before = [Self::Weight; 7];
+        let mut i = 0;
+        while i < before.len() {
+            before[i] = Self::ALL[i];
+            i += 1;
+        }
+        before
+    };
 
     /// The quantity's name in the tables.
     pub fn name(self) -> &'static str {
