@@ -19,6 +19,7 @@
 mod error;
 mod fidelity;
 mod flow;
+mod parts;
 mod read;
 mod schema;
 mod summary;
@@ -35,10 +36,16 @@ pub use flow::{
     ConfigSummary, LayerPoint, Moment, RecursionStep, Spread, config_summaries, layer_profile,
     variance_recursion,
 };
+pub use parts::{
+    PartName, Pruned, StoredRun, TABLE_NAMES, WriterTag, prune, stored_runs, write_part,
+    write_part_tagged,
+};
 pub use read::{
     Histograms, experiment_dirs, read_all, read_all_with, read_experiment, read_experiment_with,
 };
-pub use summary::{AccuracySummary, VanishingRatio, accuracy_summary, vanishing_ratios};
+pub use summary::{
+    AccuracySummary, VanishingRatio, accuracy_summary, stored_summary, vanishing_ratios,
+};
 pub use tables::{
     BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
 };
@@ -50,11 +57,11 @@ pub use write::{
 pub fn table_columns() -> [(&'static str, &'static [&'static str]); 6] {
     use schema::Table;
     [
-        (RunRow::FILE, RunRow::COLUMNS),
-        (HistoryRow::FILE, HistoryRow::COLUMNS),
-        (MetricRow::FILE, MetricRow::COLUMNS),
-        (HistogramRow::FILE, HistogramRow::COLUMNS),
-        (PointRow::FILE, PointRow::COLUMNS),
-        (BoundaryRow::FILE, BoundaryRow::COLUMNS),
+        (RunRow::NAME, RunRow::COLUMNS),
+        (HistoryRow::NAME, HistoryRow::COLUMNS),
+        (MetricRow::NAME, MetricRow::COLUMNS),
+        (HistogramRow::NAME, HistogramRow::COLUMNS),
+        (PointRow::NAME, PointRow::COLUMNS),
+        (BoundaryRow::NAME, BoundaryRow::COLUMNS),
     ]
 }

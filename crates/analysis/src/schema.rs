@@ -89,8 +89,10 @@ impl Cell for Option<f64> {
 
 /// A table: its file name, its columns, and the conversions both ways.
 pub(crate) trait Table: Sized {
-    /// File name inside the experiment's folder.
-    const FILE: &'static str;
+    /// The table's name: the folder of its part files inside the experiment's folder
+    /// (`runs/part-*.parquet`), and with `.parquet` the single file of the layout before
+    /// parts.
+    const NAME: &'static str;
     /// Column names, in order.
     const COLUMNS: &'static [&'static str];
     /// Rows to a frame.
@@ -130,9 +132,9 @@ fn read_column<T: Cell>(
 }
 
 macro_rules! table {
-    ($row:ident, $file:literal, [$($field:ident),* $(,)?]) => {
+    ($row:ident, $name:literal, [$($field:ident),* $(,)?]) => {
         impl Table for $row {
-            const FILE: &'static str = $file;
+            const NAME: &'static str = $name;
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
 
             fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
@@ -157,7 +159,7 @@ macro_rules! table {
 
 table!(
     RunRow,
-    "runs.parquet",
+    "runs",
     [
         run_id,
         experiment,
@@ -195,7 +197,7 @@ table!(
 
 table!(
     HistoryRow,
-    "history.parquet",
+    "history",
     [
         run_id,
         epoch,
@@ -217,24 +219,43 @@ table!(
 
 table!(
     MetricRow,
-    "metrics.parquet",
+    "metrics",
     [run_id, epoch, step, split, loss, accuracy]
 );
 
 table!(
     HistogramRow,
-    "histograms.parquet",
+    "histograms",
     [run_id, epoch, step, layer, quantity, bin_lo, bin_hi, count]
 );
 
-table!(
-    PointRow,
-    "dataset.parquet",
-    [run_id, seed, split, x0, x1, label]
-);
+table!(PointRow, "dataset", [run_id, seed, split, x0, x1, label]);
+
+table!(BoundaryRow, "boundary", [run_id, x0, x1, probability]);
+
+/// The columns of `runs` that resuming and the final summary need, read without the
+/// others (`config_toml` alone is most of the table).
+#[derive(Debug, Clone)]
+pub(crate) struct StoredColumns {
+    pub(crate) run_id: String,
+    pub(crate) label: String,
+    pub(crate) config_hash: String,
+    pub(crate) seed: u64,
+    pub(crate) final_accuracy: f64,
+    pub(crate) final_loss: f64,
+    pub(crate) diverged: bool,
+}
 
 table!(
-    BoundaryRow,
-    "boundary.parquet",
-    [run_id, x0, x1, probability]
+    StoredColumns,
+    "runs",
+    [
+        run_id,
+        label,
+        config_hash,
+        seed,
+        final_accuracy,
+        final_loss,
+        diverged,
+    ]
 );

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use crate::parts::StoredRun;
 use crate::tables::{ExperimentTables, HistoryRow, RunRow};
 
 /// Final accuracy of one configuration over its seeds.
@@ -26,14 +27,31 @@ pub struct AccuracySummary {
 /// Final accuracy per configuration (mean, std, min, max over seeds), in the order the
 /// configurations first appear.
 pub fn accuracy_summary(runs: &[RunRow]) -> Vec<AccuracySummary> {
+    summarize(
+        runs.iter()
+            .map(|r| (r.label.as_str(), r.final_accuracy, r.final_loss, r.diverged)),
+    )
+}
+
+/// [`accuracy_summary`] of runs as [`crate::stored_runs`] lists them, without reading the
+/// rest of the `runs` table.
+pub fn stored_summary(runs: &[StoredRun]) -> Vec<AccuracySummary> {
+    summarize(
+        runs.iter()
+            .map(|r| (r.label.as_str(), r.final_accuracy, r.final_loss, r.diverged)),
+    )
+}
+
+/// Groups `(label, accuracy, loss, diverged)` by label, in order of first appearance.
+fn summarize<'a>(runs: impl Iterator<Item = (&'a str, f64, f64, bool)>) -> Vec<AccuracySummary> {
     let mut order: Vec<&str> = Vec::new();
     let mut groups: BTreeMap<&str, Vec<(f64, f64, bool)>> = BTreeMap::new();
-    for run in runs {
-        let entry = groups.entry(&run.label).or_default();
+    for (label, accuracy, loss, diverged) in runs {
+        let entry = groups.entry(label).or_default();
         if entry.is_empty() {
-            order.push(&run.label);
+            order.push(label);
         }
-        entry.push((run.final_accuracy, run.final_loss, run.diverged));
+        entry.push((accuracy, loss, diverged));
     }
     order
         .into_iter()

@@ -1,17 +1,13 @@
-use std::fs::{self, File};
-use std::io::BufWriter;
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{ParquetCompression, ParquetWriter};
 use vanishing_core::{Init, Optimizer, RmsPropVariant};
 use vanishing_data::Split as DataSplit;
 use vanishing_train::{BinEdges, History, Quantity, RecordPolicy, RunOutcome, RunSpec};
 
 use crate::AnalysisError;
-use crate::schema::Table;
-use crate::tables::{
-    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
-};
+use crate::parts::{PartName, write_part};
+use crate::tables::{BoundaryRow, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
 
 /// What the caller knows about a run that the training crate does not: its identity
 /// and its configuration as written.
@@ -136,15 +132,12 @@ fn run_row(run: &RunResult) -> RunRow {
     }
 }
 
-/// Builds the rows of every table for a set of runs, in run order.
-fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
+/// The `history.parquet` rows of a set of runs, in run order.
+pub(crate) fn history_rows(runs: &[RunResult]) -> Vec<HistoryRow> {
     let mut history = Vec::new();
-    let mut metrics = Vec::new();
-    let mut histograms = Vec::new();
-    let mut dataset = Vec::new();
-    let mut boundary = Vec::new();
     for run in runs {
         let run_id = run.run_id();
+        history.reserve(run.history.layers.len());
         for r in &run.history.layers {
             let s = r.stats;
             history.push(HistoryRow {
@@ -165,6 +158,15 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 saturated_frac: s.saturated_frac,
             });
         }
+    }
+    history
+}
+
+/// The `metrics.parquet` rows of a set of runs, in run order.
+pub(crate) fn metric_rows(runs: &[RunResult]) -> Vec<MetricRow> {
+    let mut metrics = Vec::new();
+    for run in runs {
+        let run_id = run.run_id();
         for m in &run.history.metrics {
             metrics.push(MetricRow {
                 run_id: run_id.clone(),
@@ -175,6 +177,18 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 accuracy: m.accuracy,
             });
         }
+    }
+    metrics
+}
+
+/// The `histograms.parquet` rows of a set of runs, in run order: one row per bin.
+pub(crate) fn histogram_rows(runs: &[RunResult]) -> Vec<HistogramRow> {
+    let mut histograms = Vec::new();
+    for run in runs {
+        if run.history.histograms.is_empty() {
+            continue;
+        }
+        let run_id = run.run_id();
         // Every histogram of a quantity has the same edges, computed once.
         let bins = run.spec.histogram_bins.unwrap_or(1);
         let edges: Vec<(Quantity, BinEdges)> = Quantity::ALL
@@ -200,6 +214,15 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 });
             }
         }
+    }
+    histograms
+}
+
+/// The `boundary.parquet` rows of a set of runs, in run order.
+pub(crate) fn boundary_rows(runs: &[RunResult]) -> Vec<BoundaryRow> {
+    let mut boundary = Vec::new();
+    for run in runs {
+        let run_id = run.run_id();
         if let Some(grid) = &run.history.boundary {
             let grid = grid.as_record();
             for (k, &probability) in grid.probability.iter().enumerate() {
@@ -212,6 +235,16 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
                 });
             }
         }
+    }
+    boundary
+}
+
+/// The `dataset.parquet` rows of a set of runs, in run order: training rows, then test
+/// rows.
+pub(crate) fn point_rows(runs: &[RunResult]) -> Vec<PointRow> {
+    let mut dataset = Vec::new();
+    for run in runs {
+        let run_id = run.run_id();
         for (split, data) in [("train", &run.data.train), ("test", &run.data.test)] {
             for i in 0..data.len() {
                 let p = data.row(i);
@@ -226,40 +259,14 @@ fn rows(experiment: &str, runs: &[RunResult]) -> ExperimentTables {
             }
         }
     }
-    ExperimentTables {
-        name: experiment.to_owned(),
-        runs: run_rows(runs),
-        history,
-        metrics,
-        histograms,
-        dataset,
-        boundary,
-    }
+    dataset
 }
 
-fn write_table<T: Table>(dir: &Path, rows: &[T]) -> Result<(), AnalysisError> {
-    let path = dir.join(T::FILE);
-    let parquet_error = |e: polars::prelude::PolarsError| AnalysisError::Parquet {
-        path: path.clone(),
-        message: e.to_string(),
-    };
-    let mut frame = T::to_frame(rows).map_err(parquet_error)?;
-    let file = File::create(&path).map_err(AnalysisError::io(&path))?;
-    let mut writer = BufWriter::new(file);
-    ParquetWriter::new(&mut writer)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)
-        .map_err(parquet_error)?;
-    let file = writer.into_inner().map_err(|e| AnalysisError::Io {
-        path: path.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(AnalysisError::io(&path))
-}
-
-/// Writes every table of one experiment into `out/<experiment>/`, replacing what was
-/// there as a whole: the tables are written into a staging folder beside it, which then
-/// takes the old folder's place. If anything fails, the old folder is left as it was.
+/// Writes every table of one experiment into `out/<experiment>/` as one part each,
+/// replacing what was there as a whole: the part is written into a staging folder beside
+/// it, which then takes the old folder's place. If anything fails, the old folder is left
+/// as it was. `vanishing run` streams parts instead (see [`write_part`]); this is for
+/// results that arrive together, such as an import.
 ///
 /// # Errors
 /// [`AnalysisError`] naming the file that could not be written.
@@ -281,15 +288,7 @@ pub fn write_experiment(
         fs::remove_dir_all(&staging).map_err(AnalysisError::io(&staging))?;
     }
     fs::create_dir(&staging).map_err(AnalysisError::io(&staging))?;
-    let written = (|| {
-        let tables = rows(experiment, runs);
-        write_table(&staging, &tables.runs)?;
-        write_table(&staging, &tables.history)?;
-        write_table(&staging, &tables.metrics)?;
-        write_table(&staging, &tables.histograms)?;
-        write_table(&staging, &tables.dataset)?;
-        write_table(&staging, &tables.boundary)
-    })();
+    let written = write_part(&staging, &PartName::of(0, runs), runs);
     if let Err(e) = written {
         let _ = fs::remove_dir_all(&staging);
         return Err(e);

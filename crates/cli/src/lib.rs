@@ -5,10 +5,16 @@
 //! [`config::ConfigError`]) and expands `[sweep]` and `seeds` into [`config::PlannedRun`]s
 //! of the training crate's `RunSpec`. [`runner::collect_files`] finds the files,
 //! [`runner::load_all`] validates all of them before anything trains, and
-//! [`runner::run_all`] trains every run in parallel, writes one folder of tables per
-//! experiment through the analysis crate, and returns per-configuration summaries. This
+//! [`runner::run_all`] plans the sweep against what the output folder already stores
+//! ([`sweep::plan`]: this [`sweep::Shard`]'s runs, minus those stored, grouped into
+//! [`sweep::Batch`]es), trains the rest on worker threads that write each batch as one
+//! part of every table through the analysis crate as soon as it is complete, removes
+//! what an edited file no longer defines, and returns per-configuration summaries;
+//! [`sweep::status`] tells what is done and missing. This
 //! crate holds no numerics; it is the only one that reads TOML or the environment.
 
 pub mod config;
 pub mod keras;
 pub mod runner;
+pub mod sweep;
+mod workers;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use vanishing::config::Experiment;
 use vanishing::keras;
 use vanishing::runner::{self, BadInput, RunOptions};
+use vanishing::sweep::{self, Shard};
 use vanishing_report::ReportError;
 
 /// Vanishing-gradient experiments: TOML in, Parquet histories out.
@@ -38,6 +39,24 @@ enum Command {
         /// Run every configuration with seeds 0..N instead of the files' seeds.
         #[arg(long, value_name = "N")]
         seeds: Option<u64>,
+        /// Train only shard I of N (I from 0), or `slurm` for the task of a job array.
+        #[arg(long, value_name = "I/N|slurm")]
+        shard: Option<String>,
+    },
+    /// Tell, per experiment, how many runs are stored and how many are missing.
+    Status {
+        /// Experiment files, or folders whose *.toml files to check.
+        #[arg(default_value = "experiments")]
+        paths: Vec<PathBuf>,
+        /// Folder of experiment tables.
+        #[arg(long, default_value = "data")]
+        out: PathBuf,
+        /// As given to `vanishing run`.
+        #[arg(long, value_name = "N")]
+        seeds: Option<u64>,
+        /// Count only shard I of N, or `slurm`.
+        #[arg(long, value_name = "I/N|slurm")]
+        shard: Option<String>,
     },
     /// Write the HTML report from the tables in a data folder.
     Report {
@@ -130,7 +149,19 @@ fn execute(command: Command) -> anyhow::Result<String> {
             jobs,
             quiet,
             seeds,
-        } => run(&paths, out, jobs, quiet, seeds),
+            shard,
+        } => run(&paths, out, jobs, quiet, seeds, shard.as_deref()),
+        Command::Status {
+            paths,
+            out,
+            seeds,
+            shard,
+        } => {
+            let shard = parse_shard(shard.as_deref())?;
+            let experiments = load(&paths, seeds)?;
+            let statuses = sweep::status(&experiments, &out, shard)?;
+            Ok(sweep::format_status(&statuses, &out, shard))
+        }
         Command::Report { data, out } => {
             let page = report(&data, &out)?;
             Ok(format!("{}\n", page.display()))
@@ -142,7 +173,7 @@ fn execute(command: Command) -> anyhow::Result<String> {
             jobs,
             quiet,
         } => {
-            let summary = run(&paths, data.clone(), jobs, quiet, None)?;
+            let summary = run(&paths, data.clone(), jobs, quiet, None, None)?;
             let page = report(&data, &out)?;
             Ok(format!("{summary}report: {}\n", page.display()))
         }
@@ -189,7 +220,9 @@ fn run(
     jobs: Option<usize>,
     quiet: bool,
     seeds: Option<u64>,
+    shard: Option<&str>,
 ) -> anyhow::Result<String> {
+    let shard = parse_shard(shard)?;
     if jobs == Some(0) {
         return Err(runner::bad_path(&PathBuf::from("--jobs"), "must be at least 1").into());
     }
@@ -201,9 +234,17 @@ fn run(
         out,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         progress: !quiet,
+        shard,
     };
     let (reports, elapsed) = runner::run_all(&experiments, &options)?;
     Ok(runner::format_summary(&reports, elapsed))
+}
+
+/// The shard of `--shard`, the whole sweep without it.
+fn parse_shard(text: Option<&str>) -> Result<Shard, BadInput> {
+    text.map_or(Ok(Shard::WHOLE), |text| {
+        Shard::parse(text, |name| std::env::var(name).ok())
+    })
 }
 
 /// Writes the report; unreadable tables are bad input (exit 2), a failed write is not.

@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use vanishing_analysis::{
-    AccuracySummary, AnalysisError, RunMeta, RunResult, accuracy_summary, run_rows,
-    write_experiment,
+    AccuracySummary, AnalysisError, Pruned, RunMeta, RunResult, WriterTag, prune, stored_runs,
+    stored_summary,
 };
 use vanishing_train::{History, TrainError, prepare_data, train};
 
 use crate::config::{self, ConfigError, Experiment, PlannedRun, config_hash, resolved_toml};
+use crate::sweep::{self, Shard};
+use crate::workers;
 
 /// Input the user must fix: every problem found, one per entry.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +113,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Whether to draw a progress bar on standard error.
     pub progress: bool,
+    /// Which share of the runs to train.
+    pub shard: Shard,
 }
 
 /// What a finished experiment reports.
@@ -119,10 +122,18 @@ pub struct RunOptions {
 pub struct ExperimentReport {
     /// The experiment's name.
     pub name: String,
-    /// Where its tables were written.
+    /// Where its tables are.
     pub dir: PathBuf,
-    /// Final accuracy per configuration.
+    /// Final accuracy per configuration, over this shard's stored runs.
     pub summary: Vec<AccuracySummary>,
+    /// Runs trained by this command.
+    pub trained: usize,
+    /// Runs skipped because they were already stored.
+    pub skipped: usize,
+    /// Runs of the experiment not stored yet (other shards' share).
+    pub missing: usize,
+    /// Stored runs removed because the file no longer defines them.
+    pub stale_removed: usize,
 }
 
 /// Why running failed after the input was accepted.
@@ -136,20 +147,16 @@ pub enum RunError {
         /// What the trainer said.
         source: TrainError,
     },
-    /// Tables could not be written.
+    /// Tables could not be read or written.
     #[error(transparent)]
-    Write(#[from] AnalysisError),
-    /// The worker threads could not be started.
-    #[error("cannot start {jobs} worker threads: {message}")]
-    Threads {
-        /// Requested threads.
-        jobs: usize,
-        /// What rayon said.
-        message: String,
-    },
+    Tables(#[from] AnalysisError),
 }
 
-fn run_one(experiment: &Experiment, planned: &PlannedRun) -> Result<RunResult, RunError> {
+/// Trains one planned run and gathers what the tables need.
+pub(crate) fn run_one(
+    experiment: &Experiment,
+    planned: &PlannedRun,
+) -> Result<RunResult, RunError> {
     let failed = |source| RunError::Train {
         experiment: experiment.name.clone(),
         source,
@@ -175,68 +182,107 @@ fn run_one(experiment: &Experiment, planned: &PlannedRun) -> Result<RunResult, R
     })
 }
 
-/// Trains every run of every experiment on `options.jobs` threads, then writes each
-/// experiment's tables. Results do not depend on the number of threads: each run is
-/// computed by one thread from its own seed, and results are stored in run order.
+fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> ProgressBar {
+    if !(options.progress && std::io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(pending as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:32}] {pos}/{len} runs trained, {msg}, ETA {eta}",
+        )
+        .expect("the progress template is valid")
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("{skipped} skipped as done"));
+    bar
+}
+
+/// Trains this shard's runs of every experiment that are not stored yet on
+/// `options.jobs` threads, writing each [`Batch`] as one part as soon as its last run
+/// has trained, so that memory holds only the batches in progress. Then, for every
+/// experiment whose runs are all stored, removes what the file no longer defines
+/// ([`vanishing_analysis::prune`]). Results do not depend on the number of threads:
+/// each run is computed by one thread from its own seed, and the batches depend only on
+/// the plan.
 ///
 /// # Errors
-/// [`RunError`] if a run cannot start or a table cannot be written; experiments
-/// written before the failure stay written, the others are untouched.
+/// [`RunError`] if a run cannot start or a table cannot be read or written; parts
+/// written before the failure stay, and the same command resumes from them.
 pub fn run_all(
     experiments: &[Experiment],
     options: &RunOptions,
 ) -> Result<(Vec<ExperimentReport>, Duration), RunError> {
     let started = Instant::now();
-    let jobs: Vec<(usize, &PlannedRun)> = experiments
-        .iter()
-        .enumerate()
-        .flat_map(|(i, e)| e.runs.iter().map(move |r| (i, r)))
-        .collect();
-    let bar = if options.progress && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:32}] {pos}/{len} runs, ETA {eta}",
-            )
-            .expect("the progress template is valid")
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .build()
-        .map_err(|e| RunError::Threads {
-            jobs: options.jobs,
-            message: e.to_string(),
-        })?;
-    let results: Vec<Result<RunResult, RunError>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(i, planned)| {
-                let result = run_one(&experiments[i], planned);
-                bar.inc(1);
-                result
-            })
-            .collect()
-    });
+    let plans = sweep::plan(experiments, &options.out, options.shard)?;
+    let batches = sweep::batches(experiments, &plans);
+    let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
+    let skipped: usize = plans.iter().map(|p| p.skipped).sum();
+    let bar = progress_bar(options, pending, skipped);
+    let tag = WriterTag::new(&host_name());
+    workers::train_batches(experiments, &plans, &batches, options.jobs, &tag, &bar)?;
     bar.finish_and_clear();
 
-    let mut per_experiment: Vec<Vec<RunResult>> = experiments.iter().map(|_| Vec::new()).collect();
-    for ((i, _), result) in jobs.iter().zip(results) {
-        per_experiment[*i].push(result?);
-    }
     let mut reports = Vec::with_capacity(experiments.len());
-    for (experiment, runs) in experiments.iter().zip(per_experiment) {
-        let dir = write_experiment(&options.out, &experiment.name, &runs)?;
+    for (experiment, plan) in experiments.iter().zip(&plans) {
+        let mut stored = stored_runs(&plan.dir)?;
+        let mut stale_removed = 0;
+        if plan.complete(&stored) {
+            let pruned = prune(&plan.dir, &plan.defines(), &abandoned, &tag)?;
+            stale_removed = pruned.stale_runs;
+            if pruned != Pruned::default() {
+                stored = stored_runs(&plan.dir)?;
+            }
+        }
+        let defines = plan.defines();
+        let missing = plan.keys.len()
+            - stored
+                .iter()
+                .filter(|r| defines(&r.config_hash, r.seed))
+                .count();
         reports.push(ExperimentReport {
             name: experiment.name.clone(),
-            dir,
-            summary: accuracy_summary(&run_rows(&runs)),
+            dir: plan.dir.clone(),
+            summary: stored_summary(&plan.my_runs(stored)),
+            trained: plan.pending.len(),
+            skipped: plan.skipped,
+            missing,
+            stale_removed,
         });
     }
     Ok((reports, started.elapsed()))
+}
+
+/// This machine's name, for the tags of temporary files.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Whether the writer of a temporary file tagged `host.pid` is gone: it ran on this
+/// machine and no process of that id lives (as `/proc` tells, where there is one).
+/// Writers on other machines are never presumed gone; their files expire with age.
+fn abandoned(tag: &str) -> bool {
+    let ours = WriterTag::new(&host_name()).0;
+    let (Some((host, _)), Some((our_host, _))) = (tag.rsplit_once('.'), ours.rsplit_once('.'))
+    else {
+        return false;
+    };
+    let Some(pid) = tag
+        .rsplit_once('.')
+        .and_then(|(_, p)| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    let proc = Path::new("/proc");
+    host == our_host
+        && pid != std::process::id()
+        && proc.join("self").exists()
+        && !proc.join(pid.to_string()).exists()
 }
 
 /// The summary table printed at the end of `vanishing run`.
@@ -285,11 +331,40 @@ pub fn format_summary(reports: &[ExperimentReport], elapsed: Duration) -> String
         .flat_map(|r| &r.summary)
         .map(|s| s.runs)
         .sum();
+    let total = |f: fn(&ExperimentReport) -> usize| reports.iter().map(f).sum::<usize>();
     out.push_str(&format!(
-        "{runs} runs of {} experiments in {:.2} s\n",
+        "{runs} runs of {} experiments: {} trained in {:.2} s, {} skipped as already stored\n",
         reports.len(),
-        elapsed.as_secs_f64()
+        total(|r| r.trained),
+        elapsed.as_secs_f64(),
+        total(|r| r.skipped),
     ));
+    let stale = total(|r| r.stale_removed);
+    if stale > 0 {
+        let names: Vec<&str> = reports
+            .iter()
+            .filter(|r| r.stale_removed > 0)
+            .map(|r| r.name.as_str())
+            .collect();
+        out.push_str(&format!(
+            "{stale} stored runs no longer defined by their files were removed ({})\n",
+            names.join(", ")
+        ));
+    }
+    let missing = total(|r| r.missing);
+    if missing > 0 {
+        out.push_str(&format!(
+            "{missing} runs of these experiments are not stored yet (other shards' share); \
+             `vanishing status` tells which\n"
+        ));
+    }
+    if let Some(first) = reports.first() {
+        let folder = first.dir.parent().unwrap_or(&first.dir);
+        out.push_str(&format!(
+            "tables: {}/<experiment>/<table>/part-*.parquet\n",
+            folder.display()
+        ));
+    }
     out
 }
 

@@ -1,0 +1,117 @@
+//! Training batches of runs on worker threads and writing each batch as one part the
+//! moment its last run has trained.
+//!
+//! Workers take runs in plan order from one shared counter, so the runs in flight are
+//! always the next few of the plan and at most `jobs + 1` batches are partly trained at
+//! any moment: memory is bounded by the batches in progress, whatever the sweep's size.
+//! The worker that completes a batch writes it, so writing runs on every worker in turn
+//! rather than on one thread at the end.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use indicatif::ProgressBar;
+use vanishing_analysis::{PartName, RunResult, WriterTag, write_part_tagged};
+
+use crate::config::Experiment;
+use crate::runner::{RunError, run_one};
+use crate::sweep::{Batch, ExperimentPlan};
+
+/// A batch being trained: a slot per run, filled as runs finish.
+struct Slots {
+    results: Mutex<Vec<Option<RunResult>>>,
+}
+
+impl Slots {
+    fn new(len: usize) -> Self {
+        Self {
+            results: Mutex::new((0..len).map(|_| None).collect()),
+        }
+    }
+
+    /// Stores one result; returns the whole batch, in order, if it was the last.
+    fn fill(&self, slot: usize, result: RunResult) -> Option<Vec<RunResult>> {
+        let mut results = self
+            .results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        results[slot] = Some(result);
+        if results.iter().all(Option::is_some) {
+            Some(results.drain(..).flatten().collect())
+        } else {
+            None
+        }
+    }
+}
+
+/// Trains every batch on `jobs` threads, writing each as one part of its experiment's
+/// tables. Stops taking new runs at the first failure and returns it; the parts written
+/// until then stay.
+///
+/// # Errors
+/// The first [`RunError`]: a run that could not start, or a part that could not be
+/// written.
+pub(crate) fn train_batches(
+    experiments: &[Experiment],
+    plans: &[ExperimentPlan],
+    batches: &[Batch],
+    jobs: usize,
+    tag: &WriterTag,
+    bar: &ProgressBar,
+) -> Result<(), RunError> {
+    let queue: Vec<(usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| (0..batch.runs.len()).map(move |k| (b, k)))
+        .collect();
+    let slots: Vec<Slots> = batches.iter().map(|b| Slots::new(b.runs.len())).collect();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let failure: Mutex<Option<RunError>> = Mutex::new(None);
+    let fail = |e: RunError| {
+        stop.store(true, Ordering::SeqCst);
+        let mut failure = failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        failure.get_or_insert(e);
+    };
+    let work = || {
+        while !stop.load(Ordering::SeqCst) {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&(b, k)) = queue.get(i) else {
+                break;
+            };
+            let batch = &batches[b];
+            let experiment = &experiments[batch.experiment];
+            let result = match run_one(experiment, &experiment.runs[batch.runs[k]]) {
+                Ok(result) => result,
+                Err(e) => {
+                    fail(e);
+                    break;
+                }
+            };
+            bar.inc(1);
+            if let Some(runs) = slots[b].fill(k, result) {
+                let name = PartName::of(batch.runs[0], &runs);
+                let dir = &plans[batch.experiment].dir;
+                if let Err(e) = write_part_tagged(dir, &name, &runs, tag) {
+                    fail(e.into());
+                    break;
+                }
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..jobs.max(1) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    match failure
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
