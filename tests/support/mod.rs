@@ -23,3 +23,26 @@ pub(crate) fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The part files of one table of one experiment folder, sorted by name.
+pub(crate) fn parts(experiment: &std::path::Path, table: &str) -> Vec<std::path::PathBuf> {
+    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(experiment.join(table))
+        .unwrap_or_else(|e| panic!("{}/{table}: {e}", experiment.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "parquet")
+                && !p.file_name().unwrap().to_string_lossy().starts_with('.')
+        })
+        .collect();
+    parts.sort();
+    parts
+}
+
+/// The first part file of one table of one experiment folder.
+#[track_caller]
+pub(crate) fn first_part(experiment: &std::path::Path, table: &str) -> std::path::PathBuf {
+    parts(experiment, table)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{}/{table} has no part", experiment.display()))
+}

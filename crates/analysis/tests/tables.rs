@@ -2,12 +2,13 @@
 //! files are refused with errors naming the file; summaries compute what they say.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, ParquetWriter};
 use vanishing_analysis::{
-    AnalysisError, Histograms, RunMeta, RunResult, accuracy_summary, read_all, read_all_with,
-    read_experiment, read_experiment_with, table_columns, vanishing_ratios, write_experiment,
+    AnalysisError, Histograms, PartName, Pruned, RunMeta, RunResult, TABLE_NAMES, WriterTag,
+    accuracy_summary, prune, read_all, read_all_with, read_experiment, read_experiment_with,
+    stored_runs, stored_summary, table_columns, vanishing_ratios, write_experiment, write_part,
 };
 use vanishing_core::{Activation, Init, Loss, Optimizer, RmsProp};
 use vanishing_data::Circles;
@@ -66,6 +67,21 @@ fn run(activation: Activation, seed: u64) -> RunResult {
         history,
         data,
     }
+}
+
+/// The part files of one table of the experiment in `exp`, sorted by name.
+fn parts(exp: &Path, table: &str) -> Vec<PathBuf> {
+    let mut parts: Vec<PathBuf> = fs::read_dir(exp.join(table))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    parts.sort();
+    parts
+}
+
+fn first_part(exp: &Path, table: &str) -> PathBuf {
+    parts(exp, table).remove(0)
 }
 
 fn runs() -> Vec<RunResult> {
@@ -209,7 +225,7 @@ fn histograms_can_stay_on_disk() {
     assert_eq!(initial[0].history, full[0].history);
     // A damaged histogram table is not even opened when skipped, and refused otherwise.
     let exp = dir.path().join("demo");
-    fs::write(exp.join("histograms.parquet"), b"not parquet").unwrap();
+    fs::write(first_part(&exp, "histograms"), b"not parquet").unwrap();
     assert!(read_experiment_with(&exp, Histograms::Skip).is_ok());
     assert!(read_experiment(&exp).is_err());
 }
@@ -269,12 +285,12 @@ fn damaged_and_foreign_tables_are_refused_naming_the_file() {
     let exp = dir.path().join("demo");
 
     // Truncated.
-    let metrics = exp.join("metrics.parquet");
+    let metrics = first_part(&exp, "metrics");
     let bytes = fs::read(&metrics).unwrap();
     fs::write(&metrics, &bytes[..bytes.len() / 2]).unwrap();
     let err = read_experiment(&exp).unwrap_err();
     assert!(matches!(err, AnalysisError::Parquet { .. }), "{err}");
-    assert!(err.to_string().contains("metrics.parquet"), "{err}");
+    assert!(err.to_string().contains("metrics/part-"), "{err}");
 
     // Not Parquet at all.
     fs::write(&metrics, "run_id,epoch\n").unwrap();
@@ -282,7 +298,7 @@ fn damaged_and_foreign_tables_are_refused_naming_the_file() {
         read_experiment(&exp)
             .unwrap_err()
             .to_string()
-            .contains("metrics.parquet")
+            .contains("metrics/part-")
     );
 
     // A column missing.
@@ -344,7 +360,7 @@ fn damaged_and_foreign_tables_are_refused_naming_the_file() {
 fn the_schema_is_the_documented_contract() {
     let expected: [(&str, &[&str]); 6] = [
         (
-            "runs.parquet",
+            "runs",
             &[
                 "run_id",
                 "experiment",
@@ -380,7 +396,7 @@ fn the_schema_is_the_documented_contract() {
             ],
         ),
         (
-            "history.parquet",
+            "history",
             &[
                 "run_id",
                 "epoch",
@@ -400,20 +416,182 @@ fn the_schema_is_the_documented_contract() {
             ],
         ),
         (
-            "metrics.parquet",
+            "metrics",
             &["run_id", "epoch", "step", "split", "loss", "accuracy"],
         ),
         (
-            "histograms.parquet",
+            "histograms",
             &[
                 "run_id", "epoch", "step", "layer", "quantity", "bin_lo", "bin_hi", "count",
             ],
         ),
-        (
-            "dataset.parquet",
-            &["run_id", "seed", "split", "x0", "x1", "label"],
-        ),
-        ("boundary.parquet", &["run_id", "x0", "x1", "probability"]),
+        ("dataset", &["run_id", "seed", "split", "x0", "x1", "label"]),
+        ("boundary", &["run_id", "x0", "x1", "probability"]),
     ];
     assert_eq!(table_columns(), expected);
+}
+
+/// The fixture's runs with a distinct `config_hash` each, as real configurations have.
+fn keyed_runs() -> Vec<RunResult> {
+    let mut runs = runs();
+    for run in &mut runs {
+        run.meta.config_hash = format!("{}-{}", run.meta.label, run.spec.seed);
+    }
+    runs
+}
+
+fn ids(tables: &vanishing_analysis::ExperimentTables) -> Vec<&str> {
+    tables.runs.iter().map(|r| r.run_id.as_str()).collect()
+}
+
+#[test]
+fn parts_written_one_batch_at_a_time_read_as_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let whole = read_experiment(&write_experiment(dir.path(), "whole", &runs).unwrap()).unwrap();
+    let exp = dir.path().join("parts");
+    write_part(&exp, &PartName::of(0, &runs[..2]), &runs[..2]).unwrap();
+    write_part(&exp, &PartName::of(2, &runs[2..]), &runs[2..]).unwrap();
+    for table in TABLE_NAMES {
+        assert_eq!(parts(&exp, table).len(), 2, "{table}");
+    }
+    let mut streamed = read_experiment(&exp).unwrap();
+    streamed.name = "whole".to_owned();
+    assert_eq!(streamed, whole);
+    let stored = stored_runs(&exp).unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.config_hash.as_str(), r.seed))
+            .collect::<Vec<_>>(),
+        [
+            ("sigmoid/s1", "sigmoid-1", 1),
+            ("sigmoid/s2", "sigmoid-2", 2),
+            ("relu/s1", "relu-1", 1)
+        ]
+    );
+    assert_eq!(stored_summary(&stored), accuracy_summary(&whole.runs));
+    // No temporary file is left behind.
+    for table in TABLE_NAMES {
+        let hidden = fs::read_dir(exp.join(table))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count();
+        assert_eq!(hidden, 0, "{table}");
+    }
+}
+
+#[test]
+fn a_part_without_its_runs_part_is_not_read_and_a_run_stored_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let exp = dir.path().join("demo");
+    write_part(&exp, &PartName::of(0, &runs[..2]), &runs[..2]).unwrap();
+    // A crash after the other tables' parts of the last run, before its runs part.
+    let orphan = PartName::of(2, &runs[2..]);
+    write_part(&exp, &orphan, &runs[2..]).unwrap();
+    fs::remove_file(exp.join("runs").join(orphan.as_str())).unwrap();
+    let tables = read_experiment(&exp).unwrap();
+    assert_eq!(ids(&tables), ["sigmoid/s1", "sigmoid/s2"]);
+    assert!(tables.history.iter().all(|h| h.run_id != "relu/s1"));
+    assert_eq!(tables.dataset.len(), 2 * 100);
+
+    // The run trained again in a batch with another: stored twice, read once.
+    write_part(&exp, &PartName::of(1, &runs[1..]), &runs[1..]).unwrap();
+    let tables = read_experiment(&exp).unwrap();
+    assert_eq!(ids(&tables), ["sigmoid/s1", "sigmoid/s2", "relu/s1"]);
+    assert_eq!(tables.history.len(), 3 * 4 * (7 * 4 + 3));
+    assert_eq!(stored_runs(&exp).unwrap().len(), 3);
+
+    // Pruning leaves every run once and removes the orphan's files.
+    let pruned = prune(&exp, &|_, _| true, &|_| false, &WriterTag::new("test")).unwrap();
+    assert_eq!(pruned.stale_runs, 1, "sigmoid/s2 was stored twice");
+    for table in TABLE_NAMES {
+        assert_eq!(parts(&exp, table).len(), 2, "{table}");
+    }
+    let after = read_experiment(&exp).unwrap();
+    assert_eq!(after, tables);
+}
+
+#[test]
+fn pruning_keeps_exactly_the_runs_still_defined() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let exp = dir.path().join("demo");
+    write_part(&exp, &PartName::of(0, &runs[..2]), &runs[..2]).unwrap();
+    write_part(&exp, &PartName::of(2, &runs[2..]), &runs[2..]).unwrap();
+    let before = read_experiment(&exp).unwrap();
+    // The file now defines sigmoid seed 1 only: one part loses a run, the other goes.
+    let keep = |hash: &str, seed: u64| hash == "sigmoid-1" && seed == 1;
+    let pruned = prune(&exp, &keep, &|_| false, &WriterTag::new("test")).unwrap();
+    assert_eq!(pruned.stale_runs, 2);
+    for table in TABLE_NAMES {
+        assert_eq!(parts(&exp, table).len(), 1, "{table}");
+    }
+    let after = read_experiment(&exp).unwrap();
+    assert_eq!(ids(&after), ["sigmoid/s1"]);
+    let only = |rows: &[vanishing_analysis::HistoryRow]| -> Vec<vanishing_analysis::HistoryRow> {
+        rows.iter()
+            .filter(|r| r.run_id == "sigmoid/s1")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(after.history, only(&before.history));
+    assert_eq!(after.runs[0], before.runs[0]);
+    // A second prune finds nothing to do.
+    assert_eq!(
+        prune(&exp, &keep, &|_| false, &WriterTag::new("test")).unwrap(),
+        Pruned::default()
+    );
+}
+
+#[test]
+fn pruning_removes_abandoned_temporary_files_and_the_old_single_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let exp = dir.path().join("demo");
+    write_part(&exp, &PartName::of(0, &runs), &runs).unwrap();
+    let dead = exp.join("history/.part-000009-00.parquet.tmp-elsewhere.12");
+    let alive = exp.join("history/.part-000009-01.parquet.tmp-here.13");
+    fs::write(&dead, b"half").unwrap();
+    fs::write(&alive, b"half").unwrap();
+    fs::write(exp.join("history.parquet"), b"old layout").unwrap();
+    // Readers never see temporary files.
+    assert_eq!(read_experiment(&exp).unwrap().runs.len(), 3);
+    let abandoned = |tag: &str| tag == "elsewhere.12";
+    let pruned = prune(&exp, &|_, _| true, &abandoned, &WriterTag::new("test")).unwrap();
+    assert_eq!(pruned.files_removed, 2);
+    assert!(!dead.exists() && alive.exists());
+    assert!(!exp.join("history.parquet").exists());
+}
+
+#[test]
+fn folders_of_the_layout_before_parts_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let exp = write_experiment(dir.path(), "demo", &runs).unwrap();
+    let expected = read_experiment(&exp).unwrap();
+    // Each table's single part becomes the `<table>.parquet` of the old layout.
+    let old = dir.path().join("old/demo");
+    fs::create_dir_all(&old).unwrap();
+    for table in TABLE_NAMES {
+        fs::copy(
+            first_part(&exp, table),
+            old.join(format!("{table}.parquet")),
+        )
+        .unwrap();
+    }
+    let all = read_all(&dir.path().join("old")).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0], expected);
+    assert!(
+        stored_runs(&old).unwrap().is_empty(),
+        "old tables are not resumed from"
+    );
 }
