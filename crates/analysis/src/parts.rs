@@ -272,9 +272,11 @@ fn stored_in(dir: &Path, part: &PartName) -> Result<Vec<StoredRun>, AnalysisErro
         .collect())
 }
 
-/// The runs stored in the experiment folder `dir`, each once (a run found in two parts,
-/// which only an interrupted [`prune`] leaves, counts in the first by name), in the
-/// order of the parts' names. Reads only the few columns it returns. An experiment folder
+/// The runs stored in the experiment folder `dir`, each once (a run, as its
+/// `config_hash` and seed identify it, found in two parts, which only an interrupted
+/// [`prune`] or two writers of the same runs leave, counts in the first by name), in the
+/// order of the parts' names. Runs of an edited file's earlier version are listed too,
+/// until [`prune`] removes them, even where they share a `run_id` with a current run. Reads only the few columns it returns. An experiment folder
 /// that does not exist holds no runs.
 ///
 /// # Errors
@@ -284,7 +286,7 @@ pub fn stored_runs(dir: &Path) -> Result<Vec<StoredRun>, AnalysisError> {
     let mut runs = Vec::new();
     for part in committed_parts(dir)? {
         for run in stored_in(dir, &part)? {
-            if seen.insert(run.run_id.clone()) {
+            if seen.insert((run.config_hash.clone(), run.seed)) {
                 runs.push(run);
             }
         }
@@ -394,7 +396,9 @@ pub fn prune(
         };
         let kept: Vec<&StoredRun> = runs
             .iter()
-            .filter(|r| keep(&r.config_hash, r.seed) && seen.insert(r.run_id.clone()))
+            .filter(|r| {
+                keep(&r.config_hash, r.seed) && seen.insert((r.config_hash.clone(), r.seed))
+            })
             .collect();
         if kept.len() == runs.len() {
             continue;
