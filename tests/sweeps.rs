@@ -12,7 +12,7 @@ use vanishing_analysis::{ExperimentTables, TABLE_NAMES, read_experiment};
 
 mod support;
 
-use support::{assert_success, parts, vanishing};
+use support::{assert_success, canonical, parts, vanishing};
 
 /// 120 runs that each record every step, so that they fill about 10 parts and a sweep
 /// lasts long enough to be interrupted.
@@ -69,21 +69,6 @@ fn spawn(args: &[&str], envs: &[(&str, String)]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the vanishing binary starts")
-}
-
-/// The tables with their rows grouped by run in run-id order and the wall times cleared:
-/// what two runs of the same sweep must agree on, however their parts were cut.
-fn canonical(mut tables: ExperimentTables) -> ExperimentTables {
-    for run in &mut tables.runs {
-        run.wall_ms = 0.0;
-    }
-    tables.runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables.history.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables.metrics.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables.histograms.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables.dataset.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables.boundary.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    tables
 }
 
 fn reference(tmp: &Path, file: &Path) -> ExperimentTables {

@@ -46,3 +46,20 @@ pub(crate) fn first_part(experiment: &std::path::Path, table: &str) -> std::path
         .next()
         .unwrap_or_else(|| panic!("{}/{table} has no part", experiment.display()))
 }
+
+/// The tables with their rows grouped by run in run-id order and the wall times cleared:
+/// what two runs of the same sweep must agree on, however their parts were cut.
+pub(crate) fn canonical(
+    mut tables: vanishing_analysis::ExperimentTables,
+) -> vanishing_analysis::ExperimentTables {
+    for run in &mut tables.runs {
+        run.wall_ms = 0.0;
+    }
+    tables.runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables.history.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables.metrics.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables.histograms.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables.dataset.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables.boundary.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    tables
+}
