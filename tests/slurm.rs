@@ -101,6 +101,7 @@ fn job_states(id: &str) -> Vec<(String, String)> {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // A skipped SLURM test must be visible.
 fn a_job_array_of_shards_gives_the_tables_of_a_local_run() {
     let started = match cluster() {
         Ok(started) => started,
@@ -109,7 +110,9 @@ fn a_job_array_of_shards_gives_the_tables_of_a_local_run() {
                 std::env::var_os("VANISHING_REQUIRE_SLURM").is_none(),
                 "VANISHING_REQUIRE_SLURM is set but SLURM cannot start: {why}"
             );
-            eprintln!("SKIPPED: the SLURM test did not run: {why}");
+            eprintln!(
+                "\n*** SKIPPED a_job_array_of_shards_gives_the_tables_of_a_local_run: {why} ***\n"
+            );
             return;
         }
     };

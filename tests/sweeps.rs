@@ -369,6 +369,7 @@ for table in sys.argv[2:]:
 "#;
 
 #[test]
+#[allow(clippy::print_stderr)] // A skipped readers' test must be visible.
 fn duckdb_polars_and_pyarrow_read_each_folder_as_one_table() {
     let Some(python) = python_with_readers() else {
         assert!(
@@ -376,8 +377,8 @@ fn duckdb_polars_and_pyarrow_read_each_folder_as_one_table() {
             "VANISHING_REQUIRE_READERS is set but no Python with duckdb, polars and pyarrow"
         );
         eprintln!(
-            "SKIPPED: no Python with duckdb, polars and pyarrow (set VANISHING_PYTHON); \
-             the readers' test did not run"
+            "\n*** SKIPPED duckdb_polars_and_pyarrow_read_each_folder_as_one_table: no Python \
+             with duckdb, polars and pyarrow (set VANISHING_PYTHON) ***\n"
         );
         return;
     };

@@ -3,7 +3,7 @@
 //! measured layer-to-layer ratios, and one summary row per configuration for sweeps.
 //! Every value is a median over a configuration's seeds with its interquartile range.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::tables::{ExperimentTables, HistoryRow, RunRow};
 
@@ -119,25 +119,44 @@ impl<'a> Record<'a> {
 struct Records<'a>(BTreeMap<&'a str, (Record<'a>, Record<'a>)>);
 
 impl<'a> Records<'a> {
-    fn of(tables: &'a ExperimentTables) -> Self {
-        let mut steps: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for r in &tables.history {
-            let e = steps.entry(&r.run_id).or_insert((r.step, r.step));
-            e.0 = e.0.min(r.step);
-            e.1 = e.1.max(r.step);
-        }
-        let mut out: BTreeMap<&str, (Record<'_>, Record<'_>)> = steps
-            .keys()
-            .map(|&id| (id, (Record(BTreeMap::new()), Record(BTreeMap::new()))))
+    /// The first and last record of every run of configuration `label` (of every run
+    /// without one). History rows come in runs of consecutive rows of one run, as the
+    /// tables store them, so each run id is looked up once per stretch, not once per row;
+    /// rows of one run spread over several stretches are gathered all the same.
+    fn of(tables: &'a ExperimentTables, label: Option<&str>) -> Self {
+        let wanted: Option<HashSet<&str>> =
+            label.map(|label| runs_of(tables, label).map(|r| r.run_id.as_str()).collect());
+        let stretches: Vec<&[HistoryRow]> = tables
+            .history
+            .chunk_by(|a, b| a.run_id == b.run_id)
+            .filter(|rows| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| w.contains(rows[0].run_id.as_str()))
+            })
             .collect();
-        for r in &tables.history {
-            let (first, last) = steps[r.run_id.as_str()];
-            let (a, b) = out.get_mut(r.run_id.as_str()).expect("every run has steps");
-            if r.step == first {
-                a.0.insert((&r.quantity, r.layer), r);
-            }
-            if r.step == last {
-                b.0.insert((&r.quantity, r.layer), r);
+        let mut steps: HashMap<&str, (i64, i64)> = HashMap::new();
+        for rows in &stretches {
+            let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+                (lo.min(r.step), hi.max(r.step))
+            });
+            let e = steps.entry(&rows[0].run_id).or_insert((lo, hi));
+            *e = (e.0.min(lo), e.1.max(hi));
+        }
+        let mut out: BTreeMap<&str, (Record<'_>, Record<'_>)> = BTreeMap::new();
+        for rows in &stretches {
+            let id = rows[0].run_id.as_str();
+            let (first, last) = steps[id];
+            let (a, b) = out
+                .entry(id)
+                .or_insert_with(|| (Record(BTreeMap::new()), Record(BTreeMap::new())));
+            for r in *rows {
+                if r.step == first {
+                    a.0.insert((&r.quantity, r.layer), r);
+                }
+                if r.step == last {
+                    b.0.insert((&r.quantity, r.layer), r);
+                }
             }
         }
         Self(out)
@@ -169,6 +188,46 @@ fn units(run: &RunRow) -> Vec<f64> {
         .collect()
 }
 
+/// The first and last record of every run of an experiment, found in one pass over its
+/// history: the index behind [`layer_profile`], [`variance_recursion`] and
+/// [`config_summaries`]. A caller asking many of these questions of one experiment
+/// builds it once and asks it, instead of letting each function find the records again.
+pub struct Flow<'a> {
+    tables: &'a ExperimentTables,
+    records: Records<'a>,
+}
+
+impl<'a> Flow<'a> {
+    /// Indexes `tables`.
+    pub fn new(tables: &'a ExperimentTables) -> Self {
+        Self {
+            tables,
+            records: Records::of(tables, None),
+        }
+    }
+
+    /// [`layer_profile`] of the indexed experiment.
+    pub fn layer_profile(
+        &self,
+        label: &str,
+        quantity: &str,
+        moment: Moment,
+        stat: fn(&HistoryRow) -> f64,
+    ) -> Vec<LayerPoint> {
+        profile(self.tables, &self.records, label, quantity, moment, stat)
+    }
+
+    /// [`variance_recursion`] of the indexed experiment.
+    pub fn variance_recursion(&self, label: &str) -> Vec<RecursionStep> {
+        recursion(self.tables, &self.records, label)
+    }
+
+    /// [`config_summaries`] of the indexed experiment.
+    pub fn config_summaries(&self) -> Vec<ConfigSummary> {
+        summaries(self.tables, &self.records)
+    }
+}
+
 /// `stat` of `quantity` per layer of configuration `label`, at the first or last
 /// record, as median and quartiles over its seeds.
 pub fn layer_profile(
@@ -178,7 +237,18 @@ pub fn layer_profile(
     moment: Moment,
     stat: fn(&HistoryRow) -> f64,
 ) -> Vec<LayerPoint> {
-    let records = Records::of(tables);
+    let records = Records::of(tables, Some(label));
+    profile(tables, &records, label, quantity, moment, stat)
+}
+
+fn profile(
+    tables: &ExperimentTables,
+    records: &Records<'_>,
+    label: &str,
+    quantity: &str,
+    moment: Moment,
+    stat: fn(&HistoryRow) -> f64,
+) -> Vec<LayerPoint> {
     let mut by_layer: BTreeMap<i64, (String, Vec<f64>)> = BTreeMap::new();
     for run in runs_of(tables, label) {
         let Some(record) = records.at(&run.run_id, moment) else {
@@ -210,7 +280,10 @@ pub fn layer_profile(
 /// the ratio Glorot & Bengio's eq. 13-14 predict from the same run's recorded weights
 /// and slopes, each as median and quartiles over seeds.
 pub fn variance_recursion(tables: &ExperimentTables, label: &str) -> Vec<RecursionStep> {
-    let records = Records::of(tables);
+    recursion(tables, &Records::of(tables, Some(label)), label)
+}
+
+fn recursion(tables: &ExperimentTables, records: &Records<'_>, label: &str) -> Vec<RecursionStep> {
     let mut steps: BTreeMap<i64, (String, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for run in runs_of(tables, label) {
         let Some(record) = records.at(&run.run_id, Moment::Initial) else {
@@ -254,7 +327,10 @@ pub fn variance_recursion(tables: &ExperimentTables, label: &str) -> Vec<Recursi
 /// One [`ConfigSummary`] per configuration of an experiment, in the order the
 /// configurations first appear.
 pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
-    let records = Records::of(tables);
+    summaries(tables, &Records::of(tables, None))
+}
+
+fn summaries(tables: &ExperimentTables, records: &Records<'_>) -> Vec<ConfigSummary> {
     let mut labels: Vec<&str> = Vec::new();
     for run in &tables.runs {
         if !labels.contains(&run.label.as_str()) {
@@ -269,7 +345,6 @@ pub fn config_summaries(tables: &ExperimentTables) -> Vec<ConfigSummary> {
         .into_iter()
         .map(|label| {
             let runs: Vec<&RunRow> = runs_of(tables, label).collect();
-            let records = &records;
             let at = |moment| {
                 runs.iter()
                     .filter_map(move |r| records.at(&r.run_id, moment))

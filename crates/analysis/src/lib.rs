@@ -10,7 +10,7 @@
 //! can leave the large histogram table on disk, see [`Histograms`]), and
 //! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks,
 //! with [`layer_profile`], [`variance_recursion`] and [`config_summaries`] for how the
-//! gradient flows (medians over seeds as [`Spread`]s);
+//! gradient flows (a [`Flow`] answers them all from one pass over an experiment) (medians over seeds as [`Spread`]s);
 //! [`keras_pairs`] and [`fidelity`] set runs imported from Keras (`framework` =
 //! [`KERAS`]) beside vanishing's own and measure their agreement as a [`Fidelity`].
 //! Every failure is an [`AnalysisError`] naming its file. This is the only crate that
@@ -33,15 +33,16 @@ pub use fidelity::{
     median_interval,
 };
 pub use flow::{
-    ConfigSummary, LayerPoint, Moment, RecursionStep, Spread, config_summaries, layer_profile,
-    variance_recursion,
+    ConfigSummary, Flow, LayerPoint, Moment, RecursionStep, Spread, config_summaries,
+    layer_profile, variance_recursion,
 };
 pub use parts::{
     PartName, Pruned, StoredRun, TABLE_NAMES, WriterTag, prune, stored_runs, write_part,
     write_part_tagged,
 };
 pub use read::{
-    Histograms, experiment_dirs, read_all, read_all_with, read_experiment, read_experiment_with,
+    Histograms, Selection, experiment_dirs, read_all, read_all_with, read_experiment,
+    read_experiment_with,
 };
 pub use summary::{
     AccuracySummary, VanishingRatio, accuracy_summary, stored_summary, vanishing_ratios,

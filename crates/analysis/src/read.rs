@@ -1,8 +1,9 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{ChunkCompareEq, DataFrame};
+use polars::prelude::{BooleanChunked, ChunkCompareEq, DataFrame, NewChunkedArray};
+use rayon::prelude::*;
 
 use crate::AnalysisError;
 use crate::parts::{PartName, committed_parts, has_parts, owned_rows, owners, read_frame};
@@ -32,37 +33,69 @@ impl Layout {
     }
 }
 
-/// Keeps the rows whose `step` is `step`, in the frame, before any becomes a struct.
-fn at_step(frame: DataFrame, step: i64, path: &Path) -> Result<DataFrame, AnalysisError> {
-    let steps = frame
-        .column("step")
-        .and_then(|c| c.i64().cloned())
-        .map_err(|_| AnalysisError::MissingColumn {
+/// Which rows of a table to keep, decided in the frame before any becomes a struct.
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    All,
+    /// Rows whose `step` is this.
+    Step(i64),
+    /// Rows whose `quantity` is one of these.
+    Quantities(&'a [&'a str]),
+    /// Rows of these runs.
+    Runs(&'a HashSet<String>),
+}
+
+impl Keep<'_> {
+    fn apply(self, frame: DataFrame, path: &Path) -> Result<DataFrame, AnalysisError> {
+        let missing = |column| AnalysisError::MissingColumn {
             path: path.to_owned(),
-            column: "step",
-        })?;
-    frame
-        .filter(&steps.equal(step))
-        .map_err(|e| AnalysisError::Parquet {
+            column,
+        };
+        let strings = |column: &'static str| {
+            frame
+                .column(column)
+                .and_then(|c| c.str().cloned())
+                .map_err(|_| missing(column))
+        };
+        let mask: BooleanChunked = match self {
+            Keep::All => return Ok(frame),
+            Keep::Step(step) => frame
+                .column("step")
+                .and_then(|c| c.i64().cloned())
+                .map_err(|_| missing("step"))?
+                .equal(step),
+            Keep::Quantities(quantities) => {
+                let values: Vec<bool> = strings("quantity")?
+                    .iter()
+                    .map(|q| q.is_some_and(|q| quantities.contains(&q)))
+                    .collect();
+                BooleanChunked::from_slice("keep".into(), &values)
+            }
+            Keep::Runs(ids) => {
+                let values: Vec<bool> = strings("run_id")?
+                    .iter()
+                    .map(|id| id.is_some_and(|id| ids.contains(id)))
+                    .collect();
+                BooleanChunked::from_slice("keep".into(), &values)
+            }
+        };
+        frame.filter(&mask).map_err(|e| AnalysisError::Parquet {
             path: path.to_owned(),
             message: e.to_string(),
         })
+    }
 }
 
-/// Reads a table, all its parts as one, keeping only the rows whose `step` is `step`
-/// when one is given. Of a run stored in two parts, only the first part's rows are kept;
-/// parts without a `runs` part are not read.
-fn read_table<T: Table>(
+/// Reads a table, all its parts as one (read in parallel, kept in the parts' order),
+/// keeping the rows `keep` accepts. Of a run stored in two parts, only the first part's
+/// rows are kept; parts without a `runs` part are not read.
+fn read_table<T: Table + Send>(
     dir: &Path,
     layout: &Layout,
-    step: Option<i64>,
+    keep: Keep<'_>,
 ) -> Result<Vec<T>, AnalysisError> {
     let read = |path: &Path| -> Result<DataFrame, AnalysisError> {
-        let frame = read_frame(path, None)?;
-        match step {
-            Some(step) => at_step(frame, step, path),
-            None => Ok(frame),
-        }
+        keep.apply(read_frame(path, None)?, path)
     };
     match layout {
         Layout::Files => {
@@ -70,14 +103,20 @@ fn read_table<T: Table>(
             T::from_frame(&read(&path)?, &path)
         }
         Layout::Parts { parts, owner } => {
-            let mut rows = Vec::new();
-            for part in parts {
-                let path = dir.join(T::NAME).join(part.as_str());
-                let mut frame = read(&path)?;
-                if let Some(owned) = owned_rows(&frame, part, owner, &path)? {
-                    frame = owned;
-                }
-                rows.extend(T::from_frame(&frame, &path)?);
+            let chunks: Vec<Vec<T>> = parts
+                .par_iter()
+                .map(|part| {
+                    let path = dir.join(T::NAME).join(part.as_str());
+                    let mut frame = read(&path)?;
+                    if let Some(owned) = owned_rows(&frame, part, owner, &path)? {
+                        frame = owned;
+                    }
+                    T::from_frame(&frame, &path)
+                })
+                .collect::<Result<_, _>>()?;
+            let mut rows = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+            for chunk in chunks {
+                rows.extend(chunk);
             }
             Ok(rows)
         }
@@ -108,6 +147,31 @@ pub enum Histograms {
     Skip,
 }
 
+/// What to read of an experiment besides its runs and metrics. A sweep of thousands of
+/// runs holds millions of history rows; a reader that needs a few quantities, or the
+/// data of one run per configuration, can leave the rest on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    /// Which histograms.
+    pub histograms: Histograms,
+    /// The quantities whose history rows to read, or `None` for all.
+    pub quantities: Option<&'static [&'static str]>,
+    /// Whether to read the data points and decision surfaces of only the first run of
+    /// each configuration (label), in the runs table's order, rather than of every run.
+    pub first_run_points: bool,
+}
+
+impl From<Histograms> for Selection {
+    /// Every history row and every point, with `histograms` as given.
+    fn from(histograms: Histograms) -> Self {
+        Self {
+            histograms,
+            quantities: None,
+            first_run_points: false,
+        }
+    }
+}
+
 /// Reads every table of the experiment stored in `dir` (a folder written by
 /// [`crate::write_experiment`] or filled part by part by [`crate::write_part`]), each
 /// table's parts as one table, checking each column's presence and type.
@@ -119,34 +183,52 @@ pub fn read_experiment(dir: &Path) -> Result<ExperimentTables, AnalysisError> {
     read_experiment_with(dir, Histograms::Read)
 }
 
-/// [`read_experiment`], reading the histograms only if asked.
+/// [`read_experiment`], reading only the [`Selection`] (or the [`Histograms`]) asked.
 ///
 /// # Errors
 /// As [`read_experiment`].
 pub fn read_experiment_with(
     dir: &Path,
-    histograms: Histograms,
+    selection: impl Into<Selection>,
 ) -> Result<ExperimentTables, AnalysisError> {
+    let selection = selection.into();
     if !holds_experiment(dir)? {
         return Err(AnalysisError::NoTables {
             path: dir.to_owned(),
         });
     }
     let layout = Layout::of(dir)?;
+    let runs: Vec<RunRow> = read_table(dir, &layout, Keep::All)?;
+    let first_runs: HashSet<String>;
+    let points = if selection.first_run_points {
+        let mut labels = HashSet::new();
+        first_runs = runs
+            .iter()
+            .filter(|r| labels.insert(r.label.as_str()))
+            .map(|r| r.run_id.clone())
+            .collect();
+        Keep::Runs(&first_runs)
+    } else {
+        Keep::All
+    };
     Ok(ExperimentTables {
         name: dir
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        runs: read_table(dir, &layout, None)?,
-        history: read_table::<HistoryRow>(dir, &layout, None)?,
-        metrics: read_table::<MetricRow>(dir, &layout, None)?,
-        histograms: match histograms {
-            Histograms::Read => read_table::<HistogramRow>(dir, &layout, None)?,
-            Histograms::Initial => read_table::<HistogramRow>(dir, &layout, Some(0))?,
+        history: read_table::<HistoryRow>(
+            dir,
+            &layout,
+            selection.quantities.map_or(Keep::All, Keep::Quantities),
+        )?,
+        metrics: read_table::<MetricRow>(dir, &layout, Keep::All)?,
+        histograms: match selection.histograms {
+            Histograms::Read => read_table::<HistogramRow>(dir, &layout, Keep::All)?,
+            Histograms::Initial => read_table::<HistogramRow>(dir, &layout, Keep::Step(0))?,
             Histograms::Skip => Vec::new(),
         },
-        dataset: read_table::<PointRow>(dir, &layout, None)?,
-        boundary: read_table::<BoundaryRow>(dir, &layout, None)?,
+        dataset: read_table::<PointRow>(dir, &layout, points)?,
+        boundary: read_table::<BoundaryRow>(dir, &layout, points)?,
+        runs,
     })
 }
 
@@ -202,18 +284,19 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<ExperimentTables>, AnalysisError>
     read_all_with(data_dir, Histograms::Read)
 }
 
-/// [`read_all`], reading the histograms only if asked.
+/// [`read_all`], reading only the [`Selection`] (or the [`Histograms`]) asked.
 ///
 /// # Errors
 /// As [`read_all`].
 pub fn read_all_with(
     data_dir: &Path,
-    histograms: Histograms,
+    selection: impl Into<Selection>,
 ) -> Result<Vec<ExperimentTables>, AnalysisError> {
+    let selection = selection.into();
     experiment_dirs(data_dir)?
         .iter()
         .map(|dir| {
-            let mut tables = read_experiment_with(dir, histograms)?;
+            let mut tables = read_experiment_with(dir, selection)?;
             // A grouped experiment is named by its path below the data folder.
             if let Ok(relative) = dir.strip_prefix(data_dir) {
                 tables.name = relative

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use vanishing_analysis::{ExperimentTables, HistogramRow, Moment, layer_profile};
+use vanishing_analysis::{ExperimentTables, Flow, HistogramRow, Moment};
 
 use crate::charts::{PALETTE, Scale};
 use crate::layer_charts::{Trace, lines_over};
@@ -133,6 +133,7 @@ pub(crate) fn section(page: &mut Page, experiments: &[&ExperimentTables]) {
     );
     for e in with {
         let _ = write!(page_body(page), "<h4>{}</h4>", escape(&e.name));
+        let flow = Flow::new(e);
         let mut cs = configs(e);
         cs.sort_by_key(|c| {
             (
@@ -203,7 +204,7 @@ pub(crate) fn section(page: &mut Page, experiments: &[&ExperimentTables]) {
                             .collect(),
                     })
                     .collect();
-                let profile = layer_profile(e, c.label, quantity, Moment::Initial, |r| r.std);
+                let profile = flow.layer_profile(c.label, quantity, Moment::Initial, |r| r.std);
                 let std_of = |l: i64| {
                     profile
                         .iter()

@@ -28,7 +28,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{
-    AnalysisError, ExperimentTables, Histograms, is_keras, keras_pairs, read_all_with,
+    AnalysisError, ExperimentTables, Histograms, Selection, is_keras, keras_pairs, read_all_with,
 };
 
 pub use agreement::agreement_markdown;
@@ -57,6 +57,16 @@ pub enum ReportError {
     },
 }
 
+/// The quantities whose history the report draws or computes from.
+const DRAWN_QUANTITIES: [&str; 6] = [
+    "weight",
+    "weight_grad",
+    "activation",
+    "preact_grad",
+    "slope",
+    "update",
+];
+
 /// Reads every experiment under `data_dir` and writes `out_dir/index.html`, replacing
 /// any previous report only once the new one is complete. Returns the page's path.
 ///
@@ -64,9 +74,17 @@ pub enum ReportError {
 /// [`ReportError::Tables`] for missing or unreadable tables (the previous report is
 /// left as it was), [`ReportError::Write`] if the file cannot be written.
 pub fn write_report(data_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportError> {
-    // The report draws histograms at initialization only; leaving the others on disk
-    // keeps its memory small.
-    let experiments = read_all_with(data_dir, Histograms::Initial)?;
+    // The report draws histograms at initialization only, never a bias or its gradient,
+    // and the data and decision surface of one run per configuration; leaving the rest
+    // on disk keeps a sweep of thousands of runs small in memory and quick to read.
+    let experiments = read_all_with(
+        data_dir,
+        Selection {
+            histograms: Histograms::Initial,
+            quantities: Some(&DRAWN_QUANTITIES),
+            first_run_points: true,
+        },
+    )?;
     let html = render(&experiments);
     let write_error = |path: &Path| {
         let path = path.to_owned();

@@ -1,9 +1,9 @@
 //! Per-configuration time series drawn from the history and metrics tables: one line
 //! per layer (or split), aggregated over a configuration's seeds as mean, min and max.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use vanishing_analysis::{ExperimentTables, HistoryRow, RunRow};
+use vanishing_analysis::{ExperimentTables, HistoryRow, MetricRow, RunRow};
 
 use crate::charts::Scale;
 
@@ -14,9 +14,14 @@ pub(crate) struct Config<'a> {
     pub(crate) label: &'a str,
     /// The runs, one per seed.
     pub(crate) runs: Vec<&'a RunRow>,
+    /// Their history rows, as the stretches of consecutive rows of one run that the
+    /// table stores them in.
+    history: Vec<&'a [HistoryRow]>,
+    /// Their metric rows, likewise.
+    metrics: Vec<&'a [MetricRow]>,
 }
 
-impl Config<'_> {
+impl<'a> Config<'a> {
     /// A name for headings: the experiment's name when nothing was swept.
     pub(crate) fn title(&self, experiment: &str) -> String {
         if self.label == experiment {
@@ -26,21 +31,47 @@ impl Config<'_> {
         }
     }
 
-    fn has_run(&self, run_id: &str) -> bool {
-        self.runs.iter().any(|r| r.run_id == run_id)
+    /// The history rows of this configuration's runs.
+    pub(crate) fn history(&self) -> impl Iterator<Item = &'a HistoryRow> + '_ {
+        self.history.iter().copied().flatten()
+    }
+
+    /// The metric rows of this configuration's runs.
+    pub(crate) fn metrics(&self) -> impl Iterator<Item = &'a MetricRow> + '_ {
+        self.metrics.iter().copied().flatten()
     }
 }
 
 /// The configurations of an experiment, in the order they first appear.
 pub(crate) fn configs(tables: &ExperimentTables) -> Vec<Config<'_>> {
     let mut configs: Vec<Config<'_>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut config_of: HashMap<&str, usize> = HashMap::new();
     for run in &tables.runs {
-        match configs.iter_mut().find(|c| c.label == run.label) {
-            Some(c) => c.runs.push(run),
-            None => configs.push(Config {
+        let i = *index.entry(&run.label).or_insert_with(|| {
+            configs.push(Config {
                 label: &run.label,
-                runs: vec![run],
-            }),
+                runs: Vec::new(),
+                history: Vec::new(),
+                metrics: Vec::new(),
+            });
+            configs.len() - 1
+        });
+        configs[i].runs.push(run);
+        config_of.insert(&run.run_id, i);
+    }
+    // A table's rows come in stretches of one run, as they are stored, so each run id is
+    // looked up once per stretch rather than once per row, and every later pass over a
+    // configuration's rows touches only its own: a sweep of thousands of runs stays
+    // linear.
+    for rows in tables.history.chunk_by(|a, b| a.run_id == b.run_id) {
+        if let Some(&i) = config_of.get(rows[0].run_id.as_str()) {
+            configs[i].history.push(rows);
+        }
+    }
+    for rows in tables.metrics.chunk_by(|a, b| a.run_id == b.run_id) {
+        if let Some(&i) = config_of.get(rows[0].run_id.as_str()) {
+            configs[i].metrics.push(rows);
         }
     }
     configs
@@ -84,7 +115,6 @@ fn aggregate(name: String, samples: BTreeMap<i64, Vec<f64>>, x_of: impl Fn(i64) 
 
 /// One band per layer of `stat` of `quantity`, over the configuration's seeds.
 pub(crate) fn layer_bands(
-    tables: &ExperimentTables,
     config: &Config<'_>,
     quantity: &str,
     stat: impl Fn(&HistoryRow) -> f64,
@@ -93,11 +123,7 @@ pub(crate) fn layer_bands(
         return Vec::new();
     };
     let mut layers: BTreeMap<i64, (String, BTreeMap<i64, Vec<f64>>)> = BTreeMap::new();
-    for row in tables
-        .history
-        .iter()
-        .filter(|r| r.quantity == quantity && config.has_run(&r.run_id))
-    {
+    for row in config.history().filter(|r| r.quantity == quantity) {
         let entry = layers
             .entry(row.layer)
             .or_insert_with(|| (row.layer_name.clone(), BTreeMap::new()));
@@ -111,16 +137,12 @@ pub(crate) fn layer_bands(
 
 /// One band per split of a metric (`loss` or `accuracy`), over the configuration's
 /// seeds.
-pub(crate) fn metric_bands(
-    tables: &ExperimentTables,
-    config: &Config<'_>,
-    accuracy: bool,
-) -> Vec<Band> {
+pub(crate) fn metric_bands(config: &Config<'_>, accuracy: bool) -> Vec<Band> {
     let Some(first) = config.runs.first() else {
         return Vec::new();
     };
     let mut splits: BTreeMap<&str, BTreeMap<i64, Vec<f64>>> = BTreeMap::new();
-    for row in tables.metrics.iter().filter(|r| config.has_run(&r.run_id)) {
+    for row in config.metrics() {
         let value = if accuracy { row.accuracy } else { row.loss };
         splits
             .entry(&row.split)
@@ -274,7 +296,7 @@ mod tests {
             configs.iter().map(|c| c.label).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        let bands = layer_bands(&tables, &configs[0], "weight_grad", |r| r.std);
+        let bands = layer_bands(&configs[0], "weight_grad", |r| r.std);
         assert_eq!(bands.len(), 2);
         assert_eq!(bands[0].name, "hidden1");
         // Step 10 of 20 over 2 epochs is epoch 1.

@@ -189,7 +189,7 @@ pub(crate) fn side_by_side(page: &mut Page, experiments: &[&ExperimentTables]) {
         ] {
             let all: Vec<Vec<Band>> = members
                 .iter()
-                .map(|(e, c)| layer_bands(e, c, quantity, |r| stat.of(r)))
+                .map(|(_, c)| layer_bands(c, quantity, |r| stat.of(r)))
                 .collect();
             let scale = if quantity == "weight_grad" {
                 shared_log(&all)
@@ -282,7 +282,7 @@ pub(crate) fn experiment(page: &mut Page, e: &ExperimentTables) {
 fn sweep_multiples(page: &mut Page, e: &ExperimentTables, all: &[Config<'_>]) {
     let bands: Vec<Vec<Band>> = all
         .iter()
-        .map(|c| layer_bands(e, c, "weight_grad", |r| r.std))
+        .map(|c| layer_bands(c, "weight_grad", |r| r.std))
         .collect();
     let scale = shared_log(&bands);
     page.html("<h3>Gradient std per layer, every configuration on one scale</h3><div class=\"grid three\">");
@@ -407,7 +407,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
         ),
     ];
     for (quantity, stat, text, y_name, scale) in plots {
-        let bands = layer_bands(e, c, quantity, |r| stat.of(r));
+        let bands = layer_bands(c, quantity, |r| stat.of(r));
         page.chart(
             &format!("{base}-{}", slug(&[text])),
             &charts::bands_over_epochs(text, &note, y_name, scale, &bands),
@@ -415,7 +415,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
             &band_caption(&bands),
         );
     }
-    let loss = metric_bands(e, c, false);
+    let loss = metric_bands(c, false);
     page.chart(
         &format!("{base}-loss"),
         &charts::bands_over_epochs(
@@ -428,7 +428,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
         "",
         &band_caption(&loss),
     );
-    let accuracy = metric_bands(e, c, true);
+    let accuracy = metric_bands(c, true);
     page.chart(
         &format!("{base}-accuracy"),
         &charts::bands_over_epochs(

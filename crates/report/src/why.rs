@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use vanishing_analysis::{
-    ExperimentTables, HistoryRow, Moment, RunRow, Spread, layer_profile, variance_recursion,
-};
+use vanishing_analysis::{ExperimentTables, Flow, HistoryRow, Moment, RunRow, Spread};
 
 use crate::charts::{self, PALETTE, Scale};
 use crate::layer_charts::{Trace, lines_over};
@@ -19,10 +17,22 @@ use crate::sweeps::is_depth_sweep;
 use crate::tutorial::{activation_order, init_order};
 use crate::{MAX_DETAILED, histograms};
 
+/// An experiment with its configurations and its [`Flow`] index, found once for every
+/// question the section asks of it.
+struct Indexed<'a> {
+    e: &'a ExperimentTables,
+    configs: Vec<Config<'a>>,
+    flow: Flow<'a>,
+}
+
 /// One configuration of a group: its experiment, label and first run.
 #[derive(Clone, Copy)]
 struct Member<'a> {
     e: &'a ExperimentTables,
+    /// The experiment's configurations and index.
+    indexed: &'a Indexed<'a>,
+    /// This configuration's position among them.
+    config: usize,
     label: &'a str,
     run: &'a RunRow,
 }
@@ -35,17 +45,21 @@ impl Member<'_> {
 
 /// Comparable configurations: single-configuration experiments of the same shape,
 /// data and optimizer together, and every small sweep on its own.
-fn groups<'a>(experiments: &[&'a ExperimentTables]) -> Vec<(String, Vec<Member<'a>>)> {
+fn groups<'a>(experiments: &'a [Indexed<'a>]) -> Vec<(String, Vec<Member<'a>>)> {
     let mut groups: Vec<(String, Vec<Member<'a>>)> = Vec::new();
-    for &e in experiments {
-        let cs = configs(e);
+    for indexed in experiments {
+        let e = indexed.e;
+        let cs = &indexed.configs;
         if cs.len() > MAX_DETAILED || is_depth_sweep(e) {
             continue;
         }
         let members: Vec<Member<'a>> = cs
             .iter()
-            .map(|c| Member {
+            .enumerate()
+            .map(|(config, c)| Member {
                 e,
+                indexed,
+                config,
                 label: c.label,
                 run: c.runs[0],
             })
@@ -114,7 +128,9 @@ fn layer_names(members: &[Member<'_>], quantity: &str) -> Vec<String> {
     members
         .iter()
         .map(|m| {
-            layer_profile(m.e, m.label, quantity, Moment::Initial, |r| r.std)
+            m.indexed
+                .flow
+                .layer_profile(m.label, quantity, Moment::Initial, |r| r.std)
                 .into_iter()
                 .map(|p| p.layer_name)
                 .collect::<Vec<_>>()
@@ -135,13 +151,21 @@ pub(crate) fn section(page: &mut Page, experiments: &[&ExperimentTables]) {
          layer after layer. Every value below is a median over seeds; bands span the \
          middle half of the seeds (first to third quartile).</p>",
     );
-    let groups = groups(experiments);
+    let indexed: Vec<Indexed<'_>> = experiments
+        .iter()
+        .map(|&e| Indexed {
+            e,
+            configs: configs(e),
+            flow: Flow::new(e),
+        })
+        .collect();
+    let groups = groups(&indexed);
     flow(page, &groups);
     recursion(page, &groups);
     let deep: Vec<Member<'_>> = groups
         .iter()
         .flat_map(|g| g.1.iter().copied())
-        .filter(|m| configs(m.e).len() == 1 && m.run.depth >= 4 && m.run.epochs > 0)
+        .filter(|m| m.indexed.configs.len() == 1 && m.run.depth >= 4 && m.run.epochs > 0)
         .collect();
     saturation(page, &deep);
     histograms::section(page, experiments);
@@ -178,7 +202,10 @@ fn flow(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
                         .iter()
                         .enumerate()
                         .map(|(i, m)| {
-                            let profile = layer_profile(m.e, m.label, quantity, moment, |r| r.std);
+                            let profile =
+                                m.indexed
+                                    .flow
+                                    .layer_profile(m.label, quantity, moment, |r| r.std);
                             let values = layers
                                 .iter()
                                 .map(|l| {
@@ -276,7 +303,7 @@ fn recursion(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
         let _ = write!(page_body(page), "<h4>{}</h4>", escape(title));
         let steps: Vec<_> = members
             .iter()
-            .map(|m| variance_recursion(m.e, m.label))
+            .map(|m| m.indexed.flow.variance_recursion(m.label))
             .collect();
         let traces: Vec<Vec<Trace>> = steps
             .iter()
@@ -353,16 +380,11 @@ fn recursion(page: &mut Page, groups: &[(String, Vec<Member<'_>>)]) {
 /// Per layer and step, the mean over a configuration's seeds of `stat` of `quantity`.
 fn seed_means(
     config: &Config<'_>,
-    tables: &ExperimentTables,
     quantity: &str,
     stat: impl Fn(&HistoryRow) -> Option<f64>,
 ) -> BTreeMap<(i64, i64), f64> {
     let mut sums: BTreeMap<(i64, i64), (f64, usize)> = BTreeMap::new();
-    for row in tables
-        .history
-        .iter()
-        .filter(|r| r.quantity == quantity && config.runs.iter().any(|c| c.run_id == r.run_id))
-    {
+    for row in config.history().filter(|r| r.quantity == quantity) {
         if let Some(v) = stat(row) {
             let e = sums.entry((row.layer, row.step)).or_default();
             e.0 += v;
@@ -374,11 +396,8 @@ fn seed_means(
         .collect()
 }
 
-fn the_config<'a>(m: &Member<'a>) -> Config<'a> {
-    configs(m.e)
-        .into_iter()
-        .find(|c| c.label == m.label)
-        .expect("a member is one of its experiment's configurations")
+fn the_config<'a>(m: &Member<'a>) -> &'a Config<'a> {
+    &m.indexed.configs[m.config]
 }
 
 fn steps_of(values: &BTreeMap<(i64, i64), f64>) -> Vec<i64> {
@@ -403,10 +422,10 @@ fn saturation(page: &mut Page, deep: &[Member<'_>]) {
     );
     for m in deep {
         let config = the_config(m);
-        let mean = seed_means(&config, m.e, "activation", |r| Some(r.mean));
-        let std = seed_means(&config, m.e, "activation", |r| Some(r.std));
-        let p98 = seed_means(&config, m.e, "activation", |r| Some(r.p98));
-        let saturated = seed_means(&config, m.e, "activation", |r| r.saturated_frac);
+        let mean = seed_means(config, "activation", |r| Some(r.mean));
+        let std = seed_means(config, "activation", |r| Some(r.std));
+        let p98 = seed_means(config, "activation", |r| Some(r.p98));
+        let saturated = seed_means(config, "activation", |r| r.saturated_frac);
         let steps = steps_of(&mean);
         let labels: Vec<String> = steps.iter().map(|&s| epoch_label(m.run, s)).collect();
         let depth = m.run.depth;
@@ -562,7 +581,7 @@ fn updates(page: &mut Page, deep: &[Member<'_>]) {
         .iter()
         .map(|m| {
             let config = the_config(m);
-            let update = seed_ratio(&config, m.e);
+            let update = seed_ratio(config);
             let mut layers: BTreeMap<i64, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
             for ((layer, step), values) in update {
                 let n = values.len() as f64;
@@ -623,22 +642,13 @@ fn rms(r: &HistoryRow) -> f64 {
 }
 
 /// Per layer and step, each seed's rms(update) / rms(W).
-fn seed_ratio(config: &Config<'_>, e: &ExperimentTables) -> BTreeMap<(i64, i64), Vec<f64>> {
+fn seed_ratio(config: &Config<'_>) -> BTreeMap<(i64, i64), Vec<f64>> {
     let mut weights: BTreeMap<(&str, i64, i64), f64> = BTreeMap::new();
-    let mine = |r: &HistoryRow| config.runs.iter().any(|c| c.run_id == r.run_id);
-    for r in e
-        .history
-        .iter()
-        .filter(|r| r.quantity == "weight" && mine(r))
-    {
+    for r in config.history().filter(|r| r.quantity == "weight") {
         weights.insert((&r.run_id, r.layer, r.step), rms(r));
     }
     let mut out: BTreeMap<(i64, i64), Vec<f64>> = BTreeMap::new();
-    for r in e
-        .history
-        .iter()
-        .filter(|r| r.quantity == "update" && mine(r))
-    {
+    for r in config.history().filter(|r| r.quantity == "update") {
         if let Some(w) = weights.get(&(r.run_id.as_str(), r.layer, r.step)) {
             out.entry((r.layer, r.step)).or_default().push(rms(r) / w);
         }
