@@ -66,6 +66,21 @@ bench:
     # A scratch copy of the experiments, so that the repository's data and report stay as they are.
     scratch=$(mktemp -d) && cp -r experiments "$scratch/" && cd "$scratch" && /usr/bin/time -f "vanishing reproduce (after the build): %e s wall, peak RSS %M KB" "{{justfile_directory()}}/target/release/vanishing" reproduce -q 2>&1 | tee -a "{{justfile_directory()}}/target/bench/results.txt"; rm -rf "$scratch"
 
+# See docs/performance.md ("Large sweeps"). Takes about 10 minutes on 2 cores.
+# Peak memory of a 20,000-run sweep, 1 against 2 jobs on 2,000 runs, resuming, and the report over 2,000 runs.
+bench-sweep seeds="5000":
+    mkdir -p target/bench
+    cargo build --release -p vanishing
+    scratch=$(mktemp -d) && bin="{{justfile_directory()}}/target/release/vanishing" && sweep="{{justfile_directory()}}/bench/tutorial-sweep.toml" && out="{{justfile_directory()}}/target/bench/sweep.txt" && cd "$scratch" && : > "$out" && \
+    /usr/bin/time -f "2,000 runs, --jobs 1: %e s wall, peak RSS %M KB" "$bin" run -q --jobs 1 --seeds 500 --out one "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
+    /usr/bin/time -f "2,000 runs, --jobs 2: %e s wall, peak RSS %M KB" "$bin" run -q --jobs 2 --seeds 500 --out two "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
+    /usr/bin/time -f "2,000 runs again (all skipped): %e s wall, peak RSS %M KB" "$bin" run -q --jobs 2 --seeds 500 --out two "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
+    /usr/bin/time -f "report over 2,000 runs: %e s wall, peak RSS %M KB" "$bin" report --data two --out reports 2>&1 | tail -n 1 | tee -a "$out" && \
+    echo "report page: $(stat -c %s reports/index.html) bytes" | tee -a "$out" && \
+    rm -rf one two && \
+    /usr/bin/time -f "$(({{seeds}} * 4)) runs, --jobs 2: %e s wall, peak RSS %M KB" "$bin" run -q --jobs 2 --seeds {{seeds}} --out big "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
+    echo "tables on disk: $(du -sm big | cut -f1) MB" | tee -a "$out"; cd / && rm -rf "$scratch"
+
 # Uses the Keras harness' virtual environment (made here if missing).
 # Times the tutorial's Keras `fit` beside vanishing on this machine and prints the ratio.
 bench-keras:

@@ -1,20 +1,24 @@
 //! The Parquet tables of vanishing, and the queries over them.
 //!
 //! Runs come in as [`RunResult`]s (a [`RunMeta`] from the caller plus the training
-//! crate's spec, outcome, `History` and data). [`write_experiment`] turns them into
-//! rows ([`RunRow`], [`HistoryRow`], [`MetricRow`], [`HistogramRow`], [`PointRow`],
-//! [`BoundaryRow`]),
-//! then into polars frames, and writes one folder of Parquet files per experiment,
-//! atomically. [`read_experiment`] and [`read_all`] read such folders back into
-//! [`ExperimentTables`], checking every column's presence and type (the `_with` forms
-//! can leave the large histogram table on disk, see [`Histograms`]), and
+//! crate's spec, outcome, `History` and data) and become rows ([`RunRow`],
+//! [`HistoryRow`], [`MetricRow`], [`HistogramRow`], [`PointRow`], [`BoundaryRow`]), then
+//! polars frames. Each table of an experiment is a folder of part files: [`write_part`]
+//! writes a batch of runs as one part of every table under one [`PartName`], atomically
+//! and `runs` last, so that a sweep streams its results while it trains;
+//! [`stored_runs`] lists what is stored ([`StoredRun`]s), [`prune`] removes what an
+//! experiment no longer defines, and [`write_experiment`] writes a whole experiment at
+//! once. [`read_experiment`] and [`read_all`] read each folder of parts back as one table
+//! into [`ExperimentTables`], checking every column's presence and type (the `_with`
+//! forms read only a [`Selection`], such as the [`Histograms`] at initialization), and
 //! [`accuracy_summary`] and [`vanishing_ratios`] answer the questions the report asks,
 //! with [`layer_profile`], [`variance_recursion`] and [`config_summaries`] for how the
-//! gradient flows (a [`Flow`] answers them all from one pass over an experiment) (medians over seeds as [`Spread`]s);
-//! [`keras_pairs`] and [`fidelity`] set runs imported from Keras (`framework` =
-//! [`KERAS`]) beside vanishing's own and measure their agreement as a [`Fidelity`].
-//! Every failure is an [`AnalysisError`] naming its file. This is the only crate that
-//! links polars; a polars `DataFrame` never leaves it, and it renders nothing.
+//! gradient flows (medians over seeds as [`Spread`]s; a [`Flow`] answers them all from
+//! one pass over an experiment); [`keras_pairs`] and [`fidelity`] set runs imported from
+//! Keras (`framework` = [`KERAS`]) beside vanishing's own and measure their agreement as
+//! a [`Fidelity`]. Every failure is an [`AnalysisError`] naming its file. This is the
+//! only crate that links polars; a polars `DataFrame` never leaves it, and it renders
+//! nothing.
 
 mod error;
 mod fidelity;
