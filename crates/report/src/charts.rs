@@ -5,7 +5,7 @@ use charming::Chart;
 use charming::component::{Axis, Grid, Legend, Title, VisualMap, VisualMapChannel};
 use charming::datatype::DataPoint;
 use charming::element::{AxisType, ItemStyle, NameLocation, Tooltip, Trigger};
-use charming::series::{Bar, Heatmap, Scatter};
+use charming::series::{Bar, Boxplot, Heatmap, Scatter};
 use vanishing_analysis::{BoundaryRow, PointRow};
 
 use crate::layer_charts::{Trace, lines_over};
@@ -338,7 +338,67 @@ pub(crate) fn accuracy_strip(
     categories: &[String],
     values: &[Vec<f64>],
 ) -> Chart {
-    // From 0.4 (chance is 0.5), lower only if a run did worse.
+    let x_axis = accuracy_axis(values);
+    by_category(text, subtext, Trigger::Item, 64, x_axis, categories).series(
+        Scatter::new()
+            .name("one seed")
+            .symbol_size(8)
+            .item_style(ItemStyle::new().color(PALETTE[0]).opacity(0.6))
+            .data(strip_points(values)),
+    )
+}
+
+/// Configurations with more seeds than this are drawn as a summary, not seed by seed:
+/// hundreds of dots on one row only pile up.
+pub(crate) const MAX_DOTS: usize = 50;
+
+/// The final accuracies of configurations with many seeds: per row a box from the
+/// first to the third quartile around the median, whiskers to the lowest and highest
+/// seed (no outliers are singled out).
+pub(crate) fn accuracy_boxes(
+    text: &str,
+    subtext: &str,
+    categories: &[String],
+    values: &[Vec<f64>],
+) -> Chart {
+    let x_axis = accuracy_axis(values);
+    let boxes: Vec<Vec<f64>> = values
+        .iter()
+        .map(|vs| match five_numbers(vs) {
+            Some(five) => five.iter().map(|&v| sig(v)).collect(),
+            None => Vec::new(),
+        })
+        .collect();
+    by_category(text, subtext, Trigger::Item, 64, x_axis, categories).series(
+        Boxplot::new()
+            .name("seeds")
+            .item_style(
+                ItemStyle::new()
+                    .color("rgba(31, 119, 180, 0.25)")
+                    .border_color(PALETTE[0]),
+            )
+            .data(boxes),
+    )
+}
+
+/// Minimum, first quartile, median, third quartile and maximum of the finite values,
+/// quartiles interpolated linearly between order statistics (as numpy does).
+pub(crate) fn five_numbers(values: &[f64]) -> Option<[f64; 5]> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let pos = q * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    Some([v[0], at(0.25), at(0.5), at(0.75), v[v.len() - 1]])
+}
+
+/// From 0.4 (chance is 0.5) to 1, lower only if a run did worse.
+fn accuracy_axis(values: &[Vec<f64>]) -> Axis {
     let worst = values
         .iter()
         .flatten()
@@ -346,30 +406,41 @@ pub(crate) fn accuracy_strip(
         .filter(|v| v.is_finite())
         .fold(0.4, f64::min);
     let lowest = (worst * 10.0).floor() / 10.0;
-    let data: Vec<Vec<f64>> = values
-        .iter()
-        .enumerate()
-        .flat_map(|(i, vs)| vs.iter().map(move |&v| vec![sig(v), i as f64]))
-        .collect();
-    let x_axis = Axis::new()
+    Axis::new()
         .type_(AxisType::Value)
         .name("final training accuracy")
         .name_location(NameLocation::Middle)
         .name_gap(28)
         .min(lowest)
-        .max(1.0);
-    by_category(text, subtext, Trigger::Item, 64, x_axis, categories).series(
-        Scatter::new()
-            .name("one seed")
-            .symbol_size(8)
-            .item_style(ItemStyle::new().color(PALETTE[0]).opacity(0.6))
-            .data(data),
-    )
+        .max(1.0)
+}
+
+fn strip_points(values: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, vs)| vs.iter().map(move |&v| vec![sig(v), i as f64]))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::sig;
+    use super::{five_numbers, sig};
+
+    #[test]
+    fn five_numbers_interpolate_the_quartiles() {
+        // Sorted: 1 2 3 4 5 6 7 8 9; quartiles at positions 2, 4 and 6.
+        assert_eq!(
+            five_numbers(&[9.0, 1.0, 5.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0]),
+            Some([1.0, 3.0, 5.0, 7.0, 9.0])
+        );
+        // Four values: positions 0.75, 1.5 and 2.25 fall between order statistics.
+        assert_eq!(
+            five_numbers(&[0.0, 1.0, 2.0, 4.0, f64::NAN]),
+            Some([0.0, 0.75, 1.5, 2.5, 4.0])
+        );
+        assert_eq!(five_numbers(&[f64::NAN]), None);
+    }
 
     #[test]
     fn four_significant_digits() {

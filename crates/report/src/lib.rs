@@ -260,4 +260,23 @@ mod tests {
         // The ratio of the first layer's std to the last's is 0.1 / 0.2.
         assert!(html.contains("\"at initialization\""), "no ratio series");
     }
+
+    #[test]
+    fn many_seeds_are_summarized_not_drawn_one_by_one() {
+        let few: Vec<u64> = (0..charts::MAX_DOTS as u64).collect();
+        let html = render(&[tables("few", &few)]);
+        assert!(html.contains("one dot per seed") && !html.contains("\"type\":\"boxplot\""));
+        let many: Vec<u64> = (0..=charts::MAX_DOTS as u64).collect();
+        let html = render(&[tables("many", &many)]);
+        assert!(html.contains("\"type\":\"boxplot\"") && !html.contains("one dot per seed"));
+        // One box of five numbers, not a dot per seed.
+        let option = &html[html.find("\"type\":\"boxplot\"").unwrap()..];
+        let data = &option[option.find("\"data\":[[").unwrap() + 8..];
+        let first_box = &data[..data.find(']').unwrap()];
+        assert_eq!(first_box.split(',').count(), 5, "{first_box}");
+        assert!(
+            !data[data.find(']').unwrap() + 1..].starts_with(",["),
+            "one box"
+        );
+    }
 }

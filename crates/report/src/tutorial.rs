@@ -88,12 +88,22 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
         }
     }
     page.html("</tbody></table>");
-    let chart = charts::accuracy_strip(
-        "Final training accuracy, one dot per seed",
-        "where a configuration lands depends on the seed; the spread is part of the result",
-        &categories,
-        &values,
-    );
+    let many = values.iter().any(|v| v.len() > charts::MAX_DOTS);
+    let chart = if many {
+        charts::accuracy_boxes(
+            "Final training accuracy over seeds",
+            "box: middle half of the seeds around the median; whiskers: lowest and highest seed",
+            &categories,
+            &values,
+        )
+    } else {
+        charts::accuracy_strip(
+            "Final training accuracy, one dot per seed",
+            "where a configuration lands depends on the seed; the spread is part of the result",
+            &categories,
+            &values,
+        )
+    };
     let lowest = values
         .iter()
         .flatten()
