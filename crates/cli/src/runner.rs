@@ -189,12 +189,14 @@ fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> Progres
     let bar = ProgressBar::new(pending as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:32}] {pos}/{len} runs trained, {msg}, ETA {eta}",
+            "{elapsed_precise} [{bar:32}] {pos}/{len} runs trained, {prefix} skipped as \
+             stored, {msg} to go, ETA {eta}",
         )
         .expect("the progress template is valid")
         .progress_chars("=> "),
     );
-    bar.set_message(format!("{skipped} skipped as done"));
+    bar.set_prefix(skipped.to_string());
+    bar.set_message(pending.to_string());
     bar
 }
 

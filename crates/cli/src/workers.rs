@@ -66,6 +66,7 @@ pub(crate) fn train_batches(
         .collect();
     let slots: Vec<Slots> = batches.iter().map(|b| Slots::new(b.runs.len())).collect();
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<RunError>> = Mutex::new(None);
     let fail = |e: RunError| {
@@ -90,6 +91,8 @@ pub(crate) fn train_batches(
                     break;
                 }
             };
+            let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+            bar.set_message((queue.len() - finished).to_string());
             bar.inc(1);
             if let Some(runs) = slots[b].fill(k, result) {
                 let name = PartName::of(batch.runs[0], &runs);
