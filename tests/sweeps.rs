@@ -307,10 +307,7 @@ fn an_edited_file_leaves_only_the_runs_it_defines() {
         stdout.contains("0 trained") && stdout.contains("4 skipped"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("4 stored runs no longer defined by their files were removed"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("4 stale runs removed"), "{stdout}");
     let expected = reference(&tmp.path().join("fewer"), &fewer);
     let tables = canonical(read_experiment(&out.join("crash-sweep")).unwrap());
     assert_eq!(tables, expected);
@@ -326,7 +323,7 @@ fn an_edited_file_leaves_only_the_runs_it_defines() {
     assert_success(&output);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.contains("4 trained") && stdout.contains("4 stored runs"),
+        stdout.contains("4 trained") && stdout.contains("4 stale runs removed"),
         "{stdout}"
     );
     let tables = read_experiment(&out.join("crash-sweep")).unwrap();

@@ -249,6 +249,8 @@ pub struct StoredRun {
     pub final_loss: f64,
     /// Whether the run diverged.
     pub diverged: bool,
+    /// The version of vanishing that wrote it.
+    pub crate_version: String,
     /// The part holding the run.
     pub part: PartName,
 }
@@ -267,6 +269,7 @@ fn stored_in(dir: &Path, part: &PartName) -> Result<Vec<StoredRun>, AnalysisErro
             final_accuracy: r.final_accuracy,
             final_loss: r.final_loss,
             diverged: r.diverged,
+            crate_version: r.crate_version,
             part: part.clone(),
         })
         .collect())
@@ -364,8 +367,8 @@ fn remove(path: &Path, removed: &mut usize) -> Result<(), AnalysisError> {
     }
 }
 
-/// Makes the experiment folder `dir` hold exactly the runs that `keep(config_hash, seed)`
-/// accepts, each once: a part whose runs are all kept stays as it is, one with none kept
+/// Makes the experiment folder `dir` hold exactly the runs that `keep` accepts, each once
+/// (by `config_hash` and seed): a part whose runs are all kept stays as it is, one with none kept
 /// is removed (its `runs` part first, so that it stops counting before its rows go), and
 /// one with some kept is rewritten under a new name without the others (every table
 /// first, the old `runs` part removed last). Then removes the parts that have no `runs`
@@ -377,7 +380,7 @@ fn remove(path: &Path, removed: &mut usize) -> Result<(), AnalysisError> {
 /// [`AnalysisError`] naming a file that cannot be read, written or removed.
 pub fn prune(
     dir: &Path,
-    keep: &dyn Fn(&str, u64) -> bool,
+    keep: &dyn Fn(&StoredRun) -> bool,
     abandoned: &dyn Fn(&str) -> bool,
     tag: &WriterTag,
 ) -> Result<Pruned, AnalysisError> {
@@ -396,9 +399,7 @@ pub fn prune(
         };
         let kept: Vec<&StoredRun> = runs
             .iter()
-            .filter(|r| {
-                keep(&r.config_hash, r.seed) && seen.insert((r.config_hash.clone(), r.seed))
-            })
+            .filter(|r| keep(r) && seen.insert((r.config_hash.clone(), r.seed)))
             .collect();
         if kept.len() == runs.len() {
             continue;

@@ -244,6 +244,7 @@ pub(crate) struct StoredColumns {
     pub(crate) final_accuracy: f64,
     pub(crate) final_loss: f64,
     pub(crate) diverged: bool,
+    pub(crate) crate_version: String,
 }
 
 table!(
@@ -257,5 +258,6 @@ table!(
         final_accuracy,
         final_loss,
         diverged,
+        crate_version,
     ]
 );

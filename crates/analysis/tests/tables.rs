@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, ParquetWriter};
 use vanishing_analysis::{
-    AnalysisError, Histograms, PartName, Pruned, RunMeta, RunResult, TABLE_NAMES, WriterTag,
-    accuracy_summary, prune, read_all, read_all_with, read_experiment, read_experiment_with,
-    stored_runs, stored_summary, table_columns, vanishing_ratios, write_experiment, write_part,
+    AnalysisError, Histograms, PartName, Pruned, RunMeta, RunResult, StoredRun, TABLE_NAMES,
+    WriterTag, accuracy_summary, prune, read_all, read_all_with, read_experiment,
+    read_experiment_with, stored_runs, stored_summary, table_columns, vanishing_ratios,
+    write_experiment, write_part,
 };
 use vanishing_core::{Activation, Init, Loss, Optimizer, RmsProp};
 use vanishing_data::Circles;
@@ -510,7 +511,7 @@ fn a_part_without_its_runs_part_is_not_read_and_a_run_stored_twice_counts_once()
     assert_eq!(stored_runs(&exp).unwrap().len(), 3);
 
     // Pruning leaves every run once and removes the orphan's files.
-    let pruned = prune(&exp, &|_, _| true, &|_| false, &WriterTag::new("test")).unwrap();
+    let pruned = prune(&exp, &|_| true, &|_| false, &WriterTag::new("test")).unwrap();
     assert_eq!(pruned.stale_runs, 1, "sigmoid/s2 was stored twice");
     for table in TABLE_NAMES {
         assert_eq!(parts(&exp, table).len(), 2, "{table}");
@@ -528,7 +529,7 @@ fn pruning_keeps_exactly_the_runs_still_defined() {
     write_part(&exp, &PartName::of(2, &runs[2..]), &runs[2..]).unwrap();
     let before = read_experiment(&exp).unwrap();
     // The file now defines sigmoid seed 1 only: one part loses a run, the other goes.
-    let keep = |hash: &str, seed: u64| hash == "sigmoid-1" && seed == 1;
+    let keep = |r: &StoredRun| r.config_hash == "sigmoid-1" && r.seed == 1;
     let pruned = prune(&exp, &keep, &|_| false, &WriterTag::new("test")).unwrap();
     assert_eq!(pruned.stale_runs, 2);
     for table in TABLE_NAMES {
@@ -565,7 +566,7 @@ fn pruning_removes_abandoned_temporary_files_and_the_old_single_files() {
     // Readers never see temporary files.
     assert_eq!(read_experiment(&exp).unwrap().runs.len(), 3);
     let abandoned = |tag: &str| tag == "elsewhere.12";
-    let pruned = prune(&exp, &|_, _| true, &abandoned, &WriterTag::new("test")).unwrap();
+    let pruned = prune(&exp, &|_| true, &abandoned, &WriterTag::new("test")).unwrap();
     assert_eq!(pruned.files_removed, 2);
     assert!(!dead.exists() && alive.exists());
     assert!(!exp.join("history.parquet").exists());

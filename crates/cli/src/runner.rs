@@ -132,7 +132,8 @@ pub struct ExperimentReport {
     pub skipped: usize,
     /// Runs of the experiment not stored yet (other shards' share).
     pub missing: usize,
-    /// Stored runs removed because the file no longer defines them.
+    /// Stored runs removed because the file no longer defines them (or another version
+    /// of vanishing wrote them).
     pub stale_removed: usize,
 }
 
@@ -200,7 +201,8 @@ fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> Progres
     bar
 }
 
-/// Trains this shard's runs of every experiment that are not stored yet on
+/// Trains this shard's runs of every experiment that are not stored yet (by this version
+/// of vanishing) on
 /// `options.jobs` threads, writing each [`Batch`] as one part as soon as its last run
 /// has trained, so that memory holds only the batches in progress. Then, for every
 /// experiment whose runs are all stored, removes what the file no longer defines
@@ -230,18 +232,13 @@ pub fn run_all(
         let mut stored = stored_runs(&plan.dir)?;
         let mut stale_removed = 0;
         if plan.complete(&stored) {
-            let pruned = prune(&plan.dir, &plan.defines(), &abandoned, &tag)?;
+            let pruned = prune(&plan.dir, &plan.current(), &abandoned, &tag)?;
             stale_removed = pruned.stale_runs;
             if pruned != Pruned::default() {
                 stored = stored_runs(&plan.dir)?;
             }
         }
-        let defines = plan.defines();
-        let missing = plan.keys.len()
-            - stored
-                .iter()
-                .filter(|r| defines(&r.config_hash, r.seed))
-                .count();
+        let missing = plan.keys.len() - plan.done(&stored);
         reports.push(ExperimentReport {
             name: experiment.name.clone(),
             dir: plan.dir.clone(),
@@ -349,7 +346,8 @@ pub fn format_summary(reports: &[ExperimentReport], elapsed: Duration) -> String
             .map(|r| r.name.as_str())
             .collect();
         out.push_str(&format!(
-            "{stale} stored runs no longer defined by their files were removed ({})\n",
+            "{stale} stale runs removed (no longer defined by their files, or written by \
+             another version of vanishing): {}\n",
             names.join(", ")
         ));
     }

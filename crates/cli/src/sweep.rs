@@ -18,7 +18,7 @@ use crate::config::{Experiment, PlannedRun, config_hash, resolved_toml};
 use crate::runner::BadInput;
 
 /// A part holds at most about this many table rows, so that a batch waiting for its last
-/// run and a part being written stay small (about 25 runs of the tutorial network).
+/// run and a part being written stay small (29 runs of the tutorial network).
 pub const ROWS_PER_PART: usize = 200_000;
 
 /// A part holds at most this many runs, however small.
@@ -151,35 +151,43 @@ pub struct ExperimentPlan {
     pub pending: Vec<usize>,
 }
 
-impl ExperimentPlan {
-    /// Whether every run the file defines is among `stored`.
-    pub fn complete(&self, stored: &[StoredRun]) -> bool {
-        let stored: HashSet<(&str, u64)> = stored
-            .iter()
-            .map(|r| (r.config_hash.as_str(), r.seed))
-            .collect();
-        self.keys
-            .iter()
-            .all(|(hash, seed)| stored.contains(&(hash.as_str(), *seed)))
-    }
+/// The version of vanishing whose stored runs count as done; runs written by another
+/// version are trained again, and then removed as stale.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-    /// Whether the file defines a run with this key.
-    pub fn defines(&self) -> impl Fn(&str, u64) -> bool + '_ {
+impl ExperimentPlan {
+    /// Whether a stored run is one the file defines, written by this version: a current
+    /// run, which resuming skips and pruning keeps.
+    pub fn current(&self) -> impl Fn(&StoredRun) -> bool + '_ {
         let defined: HashSet<(&str, u64)> =
             self.keys.iter().map(|(h, s)| (h.as_str(), *s)).collect();
-        move |hash, seed| defined.contains(&(hash, seed))
+        move |run| {
+            run.crate_version == VERSION && defined.contains(&(run.config_hash.as_str(), run.seed))
+        }
     }
 
-    /// This shard's stored runs among `stored`, in their stored order.
+    /// How many of the file's runs are among the current runs of `stored`.
+    pub fn done(&self, stored: &[StoredRun]) -> usize {
+        let current = self.current();
+        stored.iter().filter(|r| current(r)).count()
+    }
+
+    /// Whether every run the file defines is among the current runs of `stored`.
+    pub fn complete(&self, stored: &[StoredRun]) -> bool {
+        self.done(stored) == self.keys.len()
+    }
+
+    /// This shard's current runs among `stored`, in their stored order.
     pub fn my_runs(&self, stored: Vec<StoredRun>) -> Vec<StoredRun> {
         let mine: HashSet<(&str, u64)> = self
             .mine
             .iter()
             .map(|&i| (self.keys[i].0.as_str(), self.keys[i].1))
             .collect();
+        let current = self.current();
         stored
             .into_iter()
-            .filter(|r| mine.contains(&(r.config_hash.as_str(), r.seed)))
+            .filter(|r| current(r) && mine.contains(&(r.config_hash.as_str(), r.seed)))
             .collect()
     }
 }
@@ -208,6 +216,7 @@ pub fn plan(
         position += keys.len();
         let stored: HashSet<RunKey> = stored_runs(&dir)?
             .into_iter()
+            .filter(|r| r.crate_version == VERSION)
             .map(|r| (r.config_hash, r.seed))
             .collect();
         let pending: Vec<usize> = mine
@@ -270,8 +279,8 @@ pub struct Status {
     pub defined: usize,
     /// Of those, runs stored.
     pub done: usize,
-    /// Stored runs that the file no longer defines (removed when the experiment next
-    /// completes).
+    /// Stored runs that the file no longer defines, or that another version of vanishing
+    /// wrote (removed when the experiment next completes).
     pub stale: usize,
 }
 
@@ -288,11 +297,7 @@ pub fn status(
     let mut statuses = Vec::with_capacity(plans.len());
     for (experiment, plan) in experiments.iter().zip(&plans) {
         let stored = stored_runs(&plan.dir)?;
-        let defines = plan.defines();
-        let stale = stored
-            .iter()
-            .filter(|r| !defines(&r.config_hash, r.seed))
-            .count();
+        let stale = stored.len() - plan.done(&stored);
         statuses.push(Status {
             name: experiment.name.clone(),
             defined: plan.mine.len(),
@@ -390,6 +395,45 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn only_defined_runs_of_this_version_are_current() {
+        let plan = ExperimentPlan {
+            dir: PathBuf::new(),
+            keys: vec![
+                ("aa".to_owned(), 0),
+                ("aa".to_owned(), 1),
+                ("bb".to_owned(), 0),
+            ],
+            mine: vec![0, 2],
+            skipped: 0,
+            pending: Vec::new(),
+        };
+        let stored = |hash: &str, seed, version: &str| StoredRun {
+            run_id: format!("{hash}/s{seed}"),
+            label: hash.to_owned(),
+            config_hash: hash.to_owned(),
+            seed,
+            final_accuracy: 1.0,
+            final_loss: 0.0,
+            diverged: false,
+            crate_version: version.to_owned(),
+            part: vanishing_analysis::PartName::from_keys(0, []),
+        };
+        let runs = vec![
+            stored("aa", 0, VERSION),
+            stored("aa", 1, "0.0.0-older"),
+            stored("bb", 0, VERSION),
+            stored("cc", 0, VERSION),
+        ];
+        let current = plan.current();
+        let flags: Vec<bool> = runs.iter().map(&current).collect();
+        assert_eq!(flags, [true, false, true, false]);
+        assert_eq!(plan.done(&runs), 2);
+        assert!(!plan.complete(&runs), "seed 1 of aa is another version's");
+        let mine: Vec<String> = plan.my_runs(runs).into_iter().map(|r| r.run_id).collect();
+        assert_eq!(mine, ["aa/s0", "bb/s0"]);
     }
 
     #[test]
