@@ -203,7 +203,7 @@ fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> Progres
 
 /// Trains this shard's runs of every experiment that are not stored yet (by this version
 /// of vanishing) on
-/// `options.jobs` threads, writing each [`Batch`] as one part as soon as its last run
+/// `options.jobs` threads, writing each [`sweep::Batch`] as one part as soon as its last run
 /// has trained, so that memory holds only the batches in progress. Then, for every
 /// experiment whose runs are all stored, removes what the file no longer defines
 /// ([`vanishing_analysis::prune`]). Results do not depend on the number of threads:
