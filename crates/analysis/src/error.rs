@@ -51,7 +51,7 @@ pub enum AnalysisError {
         column: &'static str,
     },
     /// A folder holds no experiment tables.
-    #[error("{}: no experiment tables found (expected runs.parquet and its siblings)", path.display())]
+    #[error("{}: no experiment tables found (expected a runs/ folder of parts and its siblings)", path.display())]
     NoTables {
         /// The folder.
         path: PathBuf,

@@ -133,7 +133,7 @@ fn holds_experiment(dir: &Path) -> Result<bool, AnalysisError> {
     }
 }
 
-/// Whether to read `histograms.parquet`, by far the largest table: the report and the
+/// Whether to read the `histograms` table, by far the largest table: the report and the
 /// Keras comparison do not use it, and holding every histogram row of a reproduction in
 /// memory would triple its peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

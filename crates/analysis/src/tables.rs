@@ -1,7 +1,7 @@
 //! The rows of each table, as plain structs: what the writers take apart into columns
 //! and the readers put back together.
 
-/// One row of `runs.parquet`: one run's configuration and outcome.
+/// One row of the `runs` table: one run's configuration and outcome.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunRow {
     /// Unique within the experiment: `<label>/s<seed>`.
@@ -71,7 +71,7 @@ pub struct RunRow {
     pub framework_version: String,
 }
 
-/// One row of `history.parquet`: statistics of one quantity of one layer at one step.
+/// One row of the `history` table: statistics of one quantity of one layer at one step.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HistoryRow {
     /// The run.
@@ -106,7 +106,7 @@ pub struct HistoryRow {
     pub saturated_frac: Option<f64>,
 }
 
-/// One row of `metrics.parquet`.
+/// One row of the `metrics` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRow {
     /// The run.
@@ -123,7 +123,7 @@ pub struct MetricRow {
     pub accuracy: f64,
 }
 
-/// One row of `histograms.parquet`: one bin.
+/// One row of the `histograms` table: one bin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistogramRow {
     /// The run.
@@ -144,7 +144,7 @@ pub struct HistogramRow {
     pub count: i64,
 }
 
-/// One row of `dataset.parquet`: one generated point of one run.
+/// One row of the `dataset` table: one generated point of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointRow {
     /// The run.
@@ -161,7 +161,7 @@ pub struct PointRow {
     pub label: i64,
 }
 
-/// One row of `boundary.parquet`: the trained model's output at one point of a grid
+/// One row of the `boundary` table: the trained model's output at one point of a grid
 /// over the input plane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundaryRow {
@@ -180,16 +180,16 @@ pub struct BoundaryRow {
 pub struct ExperimentTables {
     /// The experiment's name (its folder's name).
     pub name: String,
-    /// `runs.parquet`.
+    /// The `runs` table.
     pub runs: Vec<RunRow>,
-    /// `history.parquet`.
+    /// The `history` table.
     pub history: Vec<HistoryRow>,
-    /// `metrics.parquet`.
+    /// The `metrics` table.
     pub metrics: Vec<MetricRow>,
-    /// `histograms.parquet`.
+    /// The `histograms` table.
     pub histograms: Vec<HistogramRow>,
-    /// `dataset.parquet`.
+    /// The `dataset` table.
     pub dataset: Vec<PointRow>,
-    /// `boundary.parquet`.
+    /// The `boundary` table.
     pub boundary: Vec<BoundaryRow>,
 }

@@ -81,7 +81,7 @@ fn describe_record(record: RecordPolicy) -> String {
     }
 }
 
-/// The `runs.parquet` rows of a set of runs, without writing anything.
+/// The rows of the `runs` table of a set of runs, without writing anything.
 pub fn run_rows(runs: &[RunResult]) -> Vec<RunRow> {
     runs.iter().map(run_row).collect()
 }
@@ -132,7 +132,7 @@ fn run_row(run: &RunResult) -> RunRow {
     }
 }
 
-/// The `history.parquet` rows of a set of runs, in run order.
+/// The rows of the `history` table of a set of runs, in run order.
 pub(crate) fn history_rows(runs: &[RunResult]) -> Vec<HistoryRow> {
     let mut history = Vec::new();
     for run in runs {
@@ -162,7 +162,7 @@ pub(crate) fn history_rows(runs: &[RunResult]) -> Vec<HistoryRow> {
     history
 }
 
-/// The `metrics.parquet` rows of a set of runs, in run order.
+/// The rows of the `metrics` table of a set of runs, in run order.
 pub(crate) fn metric_rows(runs: &[RunResult]) -> Vec<MetricRow> {
     let mut metrics = Vec::new();
     for run in runs {
@@ -181,7 +181,7 @@ pub(crate) fn metric_rows(runs: &[RunResult]) -> Vec<MetricRow> {
     metrics
 }
 
-/// The `histograms.parquet` rows of a set of runs, in run order: one row per bin.
+/// The rows of the `histograms` table of a set of runs, in run order: one row per bin.
 pub(crate) fn histogram_rows(runs: &[RunResult]) -> Vec<HistogramRow> {
     let mut histograms = Vec::new();
     for run in runs {
@@ -218,7 +218,7 @@ pub(crate) fn histogram_rows(runs: &[RunResult]) -> Vec<HistogramRow> {
     histograms
 }
 
-/// The `boundary.parquet` rows of a set of runs, in run order.
+/// The rows of the `boundary` table of a set of runs, in run order.
 pub(crate) fn boundary_rows(runs: &[RunResult]) -> Vec<BoundaryRow> {
     let mut boundary = Vec::new();
     for run in runs {
@@ -239,7 +239,7 @@ pub(crate) fn boundary_rows(runs: &[RunResult]) -> Vec<BoundaryRow> {
     boundary
 }
 
-/// The `dataset.parquet` rows of a set of runs, in run order: training rows, then test
+/// The rows of the `dataset` table of a set of runs, in run order: training rows, then test
 /// rows.
 pub(crate) fn point_rows(runs: &[RunResult]) -> Vec<PointRow> {
     let mut dataset = Vec::new();
