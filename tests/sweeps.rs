@@ -428,3 +428,29 @@ fn duckdb_polars_and_pyarrow_read_each_folder_as_one_table() {
     }
     assert_eq!(lines, 3 * TABLE_NAMES.len(), "{stdout}");
 }
+
+#[test]
+fn a_part_that_cannot_be_written_stops_the_sweep_with_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_sweep(
+        &tmp.path().join("experiments"),
+        &SWEEP.replace("count = 60", "count = 3"),
+    );
+    let out = tmp.path().join("data");
+    // A file where the history folder should be.
+    fs::create_dir_all(out.join("crash-sweep")).unwrap();
+    fs::write(out.join("crash-sweep/history"), b"in the way").unwrap();
+    let output = vanishing(&run_args(&file, &out));
+    assert_eq!(output.status.code(), Some(1), "a failure, not bad input");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("crash-sweep/history"),
+        "{stderr}"
+    );
+    // Nothing was committed: no runs part, and the obstacle is untouched.
+    assert!(!out.join("crash-sweep/runs").exists());
+    assert_eq!(
+        fs::read(out.join("crash-sweep/history")).unwrap(),
+        b"in the way"
+    );
+}

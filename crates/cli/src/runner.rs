@@ -224,8 +224,10 @@ pub fn run_all(
     let skipped: usize = plans.iter().map(|p| p.skipped).sum();
     let bar = progress_bar(options, pending, skipped);
     let tag = WriterTag::new(&host_name());
-    workers::train_batches(experiments, &plans, &batches, options.jobs, &tag, &bar)?;
+    let trained = workers::train_batches(experiments, &plans, &batches, options.jobs, &tag, &bar);
+    // Cleared before any error is printed, so that the message stands on its own line.
     bar.finish_and_clear();
+    trained?;
 
     let mut reports = Vec::with_capacity(experiments.len());
     for (experiment, plan) in experiments.iter().zip(&plans) {
