@@ -135,10 +135,24 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let code = if e.is::<BadInput>() { 2 } else { 1 };
-            let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", message(&e));
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and its causes, each cause only where the messages before it do not already
+/// say it (the table errors name their file and quote the system's reason).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn execute(command: Command) -> anyhow::Result<String> {
