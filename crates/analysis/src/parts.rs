@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use polars::prelude::{
     BooleanChunked, DataFrame, NewChunkedArray, ParquetCompression, ParquetReader, ParquetWriter,
-    PolarsError, SerReader,
+    PolarsError, SerReader, StringChunked,
 };
 
 use crate::AnalysisError;
@@ -297,7 +297,42 @@ pub fn stored_runs(dir: &Path) -> Result<Vec<StoredRun>, AnalysisError> {
     Ok(runs)
 }
 
-/// Which run each run id's rows are read from: the first part by name that lists it.
+/// The values of a string column, or the error naming the file that lacks it.
+pub(crate) fn strings(
+    frame: &DataFrame,
+    column: &'static str,
+    path: &Path,
+) -> Result<StringChunked, AnalysisError> {
+    frame
+        .column(column)
+        .and_then(|c| c.str().cloned())
+        .map_err(|_| AnalysisError::MissingColumn {
+            path: path.to_owned(),
+            column,
+        })
+}
+
+/// The rows of `frame` whose string `column` is a value `keep` accepts (a null never is);
+/// the frame itself, uncopied, when every row is kept.
+pub(crate) fn keep_where(
+    frame: DataFrame,
+    column: &'static str,
+    path: &Path,
+    keep: impl Fn(&str) -> bool,
+) -> Result<DataFrame, AnalysisError> {
+    let mask: Vec<bool> = strings(&frame, column, path)?
+        .iter()
+        .map(|v| v.is_some_and(&keep))
+        .collect();
+    if mask.iter().all(|&k| k) {
+        return Ok(frame);
+    }
+    frame
+        .filter(&BooleanChunked::from_slice("keep".into(), &mask))
+        .map_err(parquet_error(path))
+}
+
+/// Which part each run id's rows are read from: the first part by name that lists it.
 pub(crate) fn owners(
     dir: &Path,
 ) -> Result<(Vec<PartName>, HashMap<String, PartName>), AnalysisError> {
@@ -306,43 +341,11 @@ pub(crate) fn owners(
     for part in &parts {
         let path = dir.join(RunRow::NAME).join(part.as_str());
         let frame = read_frame(&path, Some(&["run_id"]))?;
-        let ids = frame
-            .column("run_id")
-            .and_then(|c| c.str().cloned())
-            .map_err(|_| AnalysisError::MissingColumn {
-                path: path.clone(),
-                column: "run_id",
-            })?;
-        for id in ids.iter().flatten() {
+        for id in strings(&frame, "run_id", &path)?.iter().flatten() {
             owner.entry(id.to_owned()).or_insert_with(|| part.clone());
         }
     }
     Ok((parts, owner))
-}
-
-/// Keeps the rows of `frame` whose `run_id` is owned by `part`; `None` if all are.
-pub(crate) fn owned_rows(
-    frame: &DataFrame,
-    part: &PartName,
-    owner: &HashMap<String, PartName>,
-    path: &Path,
-) -> Result<Option<DataFrame>, AnalysisError> {
-    let ids = frame
-        .column("run_id")
-        .and_then(|c| c.str().cloned())
-        .map_err(|_| AnalysisError::MissingColumn {
-            path: path.to_owned(),
-            column: "run_id",
-        })?;
-    let keep: Vec<bool> = ids
-        .iter()
-        .map(|id| id.is_some_and(|id| owner.get(id) == Some(part)))
-        .collect();
-    if keep.iter().all(|&k| k) {
-        return Ok(None);
-    }
-    let mask = BooleanChunked::from_slice("keep".into(), &keep);
-    frame.filter(&mask).map(Some).map_err(parquet_error(path))
 }
 
 /// What [`prune`] removed.
@@ -413,21 +416,9 @@ pub fn prune(
             let ids: HashSet<&str> = kept.iter().map(|r| r.run_id.as_str()).collect();
             for table in TABLE_NAMES {
                 let path = dir.join(table).join(part.as_str());
-                let frame = read_frame(&path, None)?;
-                let column = frame
-                    .column("run_id")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(|_| AnalysisError::MissingColumn {
-                        path: path.clone(),
-                        column: "run_id",
-                    })?;
-                let mask: Vec<bool> = column
-                    .iter()
-                    .map(|id| id.is_some_and(|id| ids.contains(id)))
-                    .collect();
-                let mut frame = frame
-                    .filter(&BooleanChunked::from_slice("keep".into(), &mask))
-                    .map_err(parquet_error(&path))?;
+                let mut frame = keep_where(read_frame(&path, None)?, "run_id", &path, |id| {
+                    ids.contains(id)
+                })?;
                 write_frame_atomically(&dir.join(table).join(renamed.as_str()), &mut frame, tag)?;
             }
         }

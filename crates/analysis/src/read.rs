@@ -2,11 +2,11 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{BooleanChunked, ChunkCompareEq, DataFrame, NewChunkedArray};
+use polars::prelude::{ChunkCompareEq, DataFrame};
 use rayon::prelude::*;
 
 use crate::AnalysisError;
-use crate::parts::{PartName, committed_parts, has_parts, owned_rows, owners, read_frame};
+use crate::parts::{PartName, committed_parts, has_parts, keep_where, owners, read_frame};
 use crate::schema::Table;
 use crate::tables::{
     BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
@@ -43,46 +43,40 @@ enum Keep<'a> {
     Quantities(&'a [&'a str]),
     /// Rows of these runs.
     Runs(&'a HashSet<String>),
+    /// Rows of the runs whose rows are read from `part` (see [`owners`]).
+    Owned {
+        part: &'a PartName,
+        owner: &'a HashMap<String, PartName>,
+    },
 }
 
 impl Keep<'_> {
     fn apply(self, frame: DataFrame, path: &Path) -> Result<DataFrame, AnalysisError> {
-        let missing = |column| AnalysisError::MissingColumn {
-            path: path.to_owned(),
-            column,
-        };
-        let strings = |column: &'static str| {
-            frame
-                .column(column)
-                .and_then(|c| c.str().cloned())
-                .map_err(|_| missing(column))
-        };
-        let mask: BooleanChunked = match self {
-            Keep::All => return Ok(frame),
-            Keep::Step(step) => frame
-                .column("step")
-                .and_then(|c| c.i64().cloned())
-                .map_err(|_| missing("step"))?
-                .equal(step),
+        match self {
+            Keep::All => Ok(frame),
+            Keep::Step(step) => {
+                let steps = frame
+                    .column("step")
+                    .and_then(|c| c.i64().cloned())
+                    .map_err(|_| AnalysisError::MissingColumn {
+                        path: path.to_owned(),
+                        column: "step",
+                    })?;
+                frame
+                    .filter(&steps.equal(step))
+                    .map_err(|e| AnalysisError::Parquet {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    })
+            }
             Keep::Quantities(quantities) => {
-                let values: Vec<bool> = strings("quantity")?
-                    .iter()
-                    .map(|q| q.is_some_and(|q| quantities.contains(&q)))
-                    .collect();
-                BooleanChunked::from_slice("keep".into(), &values)
+                keep_where(frame, "quantity", path, |q| quantities.contains(&q))
             }
-            Keep::Runs(ids) => {
-                let values: Vec<bool> = strings("run_id")?
-                    .iter()
-                    .map(|id| id.is_some_and(|id| ids.contains(id)))
-                    .collect();
-                BooleanChunked::from_slice("keep".into(), &values)
+            Keep::Runs(ids) => keep_where(frame, "run_id", path, |id| ids.contains(id)),
+            Keep::Owned { part, owner } => {
+                keep_where(frame, "run_id", path, |id| owner.get(id) == Some(part))
             }
-        };
-        frame.filter(&mask).map_err(|e| AnalysisError::Parquet {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        }
     }
 }
 
@@ -107,10 +101,7 @@ fn read_table<T: Table + Send>(
                 .par_iter()
                 .map(|part| {
                     let path = dir.join(T::NAME).join(part.as_str());
-                    let mut frame = read(&path)?;
-                    if let Some(owned) = owned_rows(&frame, part, owner, &path)? {
-                        frame = owned;
-                    }
+                    let frame = Keep::Owned { part, owner }.apply(read(&path)?, &path)?;
                     T::from_frame(&frame, &path)
                 })
                 .collect::<Result<_, _>>()?;

@@ -221,7 +221,7 @@ pub fn run_all(
     let plans = sweep::plan(experiments, &options.out, options.shard)?;
     let batches = sweep::batches(experiments, &plans);
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
-    let skipped: usize = plans.iter().map(|p| p.skipped).sum();
+    let skipped: usize = plans.iter().map(sweep::ExperimentPlan::skipped).sum();
     let bar = progress_bar(options, pending, skipped);
     let tag = WriterTag::new(&host_name());
     let trained = workers::train_batches(experiments, &plans, &batches, options.jobs, &tag, &bar);
@@ -246,7 +246,7 @@ pub fn run_all(
             dir: plan.dir.clone(),
             summary: stored_summary(&plan.my_runs(stored)),
             trained: plan.pending.len(),
-            skipped: plan.skipped,
+            skipped: plan.skipped(),
             missing,
             stale_removed,
         });

@@ -145,8 +145,6 @@ pub struct ExperimentPlan {
     pub keys: Vec<RunKey>,
     /// This shard's runs, by position in the expansion.
     pub mine: Vec<usize>,
-    /// This shard's runs already stored, skipped.
-    pub skipped: usize,
     /// This shard's runs to train, by position in the expansion.
     pub pending: Vec<usize>,
 }
@@ -170,6 +168,11 @@ impl ExperimentPlan {
     pub fn done(&self, stored: &[StoredRun]) -> usize {
         let current = self.current();
         stored.iter().filter(|r| current(r)).count()
+    }
+
+    /// How many of this shard's runs were already stored when the plan was made.
+    pub fn skipped(&self) -> usize {
+        self.mine.len() - self.pending.len()
     }
 
     /// Whether every run the file defines is among the current runs of `stored`.
@@ -226,7 +229,6 @@ pub fn plan(
             .collect();
         plans.push(ExperimentPlan {
             dir,
-            skipped: mine.len() - pending.len(),
             keys,
             mine,
             pending,
@@ -301,7 +303,7 @@ pub fn status(
         statuses.push(Status {
             name: experiment.name.clone(),
             defined: plan.mine.len(),
-            done: plan.skipped,
+            done: plan.skipped(),
             stale: if shard.is_whole() { stale } else { 0 },
         });
     }
@@ -407,7 +409,6 @@ mod tests {
                 ("bb".to_owned(), 0),
             ],
             mine: vec![0, 2],
-            skipped: 0,
             pending: Vec::new(),
         };
         let stored = |hash: &str, seed, version: &str| StoredRun {
