@@ -69,6 +69,23 @@ impl Loss {
             return T::ZERO;
         }
         let inv_n = T::ONE / T::from_f64(z.len() as f64);
+        self.gradient(output, z, a, y, d, inv_n);
+        self.sum(z, a, y) * inv_n
+    }
+
+    /// The summed (not averaged) loss over a batch.
+    /// `d[i]`, the gradient of the mean loss at the output's pre-activation `z[i]`,
+    /// with `inv_n` one over the number of outputs averaged: elementwise, so that
+    /// networks computed in lanes share it.
+    pub(crate) fn gradient<T: Scalar>(
+        self,
+        output: Activation,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        d: &mut [T],
+        inv_n: T,
+    ) {
         match self {
             Self::BinaryCrossEntropy => {
                 for ((d, &z), &y) in d.iter_mut().zip(z).zip(y) {
@@ -82,10 +99,20 @@ impl Loss {
                 }
             }
         }
-        self.sum(z, a, y) * inv_n
     }
 
-    /// The summed (not averaged) loss over a batch.
+    /// One output's term of the loss sum.
+    #[inline(always)]
+    pub(crate) fn term<T: Scalar>(self, z: T, a: T, y: T) -> T {
+        match self {
+            Self::BinaryCrossEntropy => bce_from_logit(z, y),
+            Self::MeanSquaredError => {
+                let e = a - y;
+                e * e
+            }
+        }
+    }
+
     fn sum<T: Scalar>(self, z: &[T], a: &[T], y: &[T]) -> T {
         match self {
             Self::BinaryCrossEntropy => lane_sum(z, y, bce_from_logit),

@@ -1,0 +1,618 @@
+//! Several networks of one architecture computed side by side, one per vector lane.
+//!
+//! A tiny network (the tutorial's 2-5-5-5-5-1) leaves most of a vector register empty
+//! and spends its time on the setup of ~35 small calls per step. A [`LaneWorkspace`]
+//! holds [`LANES`] networks of the same [`Architecture`] whose every value is stored
+//! interleaved: value `i` of lane `r` (in the layout a [`Workspace`] uses for one
+//! network) sits at `i * LANES + r`. One pass over a layer then computes every lane's
+//! layer at once, each arithmetic operation on a whole register of lanes.
+//!
+//! Every lane's numbers are the bits [`Workspace`] computes for that network alone:
+//! each lane adds the same terms in the same order as [`crate::kernels::loops`] (the
+//! forward sum starting from the bias, the input gradient from zero, the kernel and bias
+//! gradients and the loss in eight interleaved partial sums combined pairwise), and the
+//! elementwise passes (activations, their derivatives, the loss gradient, the
+//! optimizers) are the same functions over longer slices. Lanes never mix: a lane whose
+//! values become NaN leaves the others as they were. That holds only where the single
+//! network's products run through those loops, which [`lanes_supported`] checks.
+//!
+//! [`Workspace`]: crate::Workspace
+
+use pulp::{Arch, Simd, WithSimd};
+
+use crate::kernels::SMALL_KERNEL;
+use crate::{Activation, Architecture, LayerShape, Loss, Scalar};
+
+/// Networks computed side by side: eight `f32` fill one AVX2 register.
+pub const LANES: usize = 8;
+
+/// Partial sums of the fixed-order reductions (as in [`crate::kernels::loops`]).
+const PARTIALS: usize = 8;
+
+/// Whether networks of `arch` can be computed in lanes with the same results as alone:
+/// every layer's kernel is small enough for the core's own loops (at most
+/// [`SMALL_KERNEL`] weights), whose order of additions the lanes repeat.
+pub fn lanes_supported(arch: &Architecture) -> bool {
+    arch.shapes().iter().all(|s| s.kernel.len() <= SMALL_KERNEL)
+}
+
+/// Writes `lanes[r][i]` to `out[i * LANES + r]`; lanes past `lanes.len()` repeat the
+/// first, so that they compute something finite and harmless.
+///
+/// # Panics
+/// If `lanes` is empty or longer than [`LANES`], or the lengths do not agree.
+#[track_caller]
+pub fn interleave<T: Copy>(lanes: &[&[T]], out: &mut [T]) {
+    assert!(
+        !lanes.is_empty() && lanes.len() <= LANES,
+        "interleave: 1 to {LANES} lanes"
+    );
+    let n = lanes[0].len();
+    assert_eq!(out.len(), n * LANES, "interleave: output length");
+    for r in 0..LANES {
+        let lane = lanes.get(r).unwrap_or(&lanes[0]);
+        assert_eq!(lane.len(), n, "interleave: lane lengths");
+        for (i, &v) in lane.iter().enumerate() {
+            out[i * LANES + r] = v;
+        }
+    }
+}
+
+/// Copies lane `r` of an interleaved buffer into `out` (`interleaved.len() / LANES`
+/// values).
+///
+/// # Panics
+/// If the lengths do not agree or `r` is not a lane.
+#[track_caller]
+pub fn lane_of<T: Copy>(interleaved: &[T], r: usize, out: &mut [T]) {
+    assert!(r < LANES, "lane_of: lane {r} of {LANES}");
+    assert_eq!(
+        interleaved.len(),
+        out.len() * LANES,
+        "lane_of: output length"
+    );
+    for (o, chunk) in out.iter_mut().zip(interleaved.chunks_exact(LANES)) {
+        *o = chunk[r];
+    }
+}
+
+/// One layer's interleaved buffers of the last pass, `rows x units x LANES` values each.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneBuffers<'a, T> {
+    /// The pre-activations.
+    pub preactivation: &'a [T],
+    /// The activations.
+    pub activation: &'a [T],
+    /// The gradients of the loss at the pre-activations.
+    pub preact_grad: &'a [T],
+}
+
+/// The buffers of [`LANES`] forward and backward passes of one architecture, for up to
+/// `max_rows` rows each, allocated once.
+#[derive(Debug, Clone)]
+pub struct LaneWorkspace<T> {
+    max_rows: usize,
+    rows: usize,
+    z: Vec<Vec<T>>,
+    a: Vec<Vec<T>>,
+    delta: Vec<Vec<T>>,
+}
+
+impl<T: Scalar> LaneWorkspace<T> {
+    /// Buffers for `arch` and up to `max_rows` rows per lane.
+    pub fn new(arch: &Architecture, max_rows: usize) -> Self {
+        let buffers = || -> Vec<Vec<T>> {
+            arch.shapes()
+                .iter()
+                .map(|s| vec![T::ZERO; max_rows * s.units * LANES])
+                .collect()
+        };
+        Self {
+            max_rows,
+            rows: 0,
+            z: buffers(),
+            a: buffers(),
+            delta: buffers(),
+        }
+    }
+
+    /// The most rows a pass can take.
+    pub fn max_rows(&self) -> usize {
+        self.max_rows
+    }
+
+    /// Rows of the last forward pass.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Layer `l`'s interleaved buffers of the last pass.
+    pub fn layer_buffers(&self, l: usize) -> LaneBuffers<'_, T> {
+        let n = self.rows * (self.z[l].len() / (self.max_rows.max(1) * LANES)) * LANES;
+        LaneBuffers {
+            preactivation: &self.z[l][..n],
+            activation: &self.a[l][..n],
+            preact_grad: &self.delta[l][..n],
+        }
+    }
+
+    /// Forward pass of every lane: `params` holds each lane's parameter vector
+    /// interleaved (`arch.n_params() x LANES`), `x` each lane's `rows x inputs` inputs,
+    /// column-major and interleaved.
+    ///
+    /// # Panics
+    /// If the lengths do not fit the architecture or `rows` exceeds the buffers.
+    #[track_caller]
+    pub fn forward(&mut self, arch: &Architecture, params: &[T], x: &[T], rows: usize) {
+        assert!(
+            rows <= self.max_rows,
+            "lanes forward: {rows} rows, buffers hold {}",
+            self.max_rows
+        );
+        assert_eq!(
+            x.len(),
+            rows * arch.inputs() * LANES,
+            "lanes forward: inputs"
+        );
+        assert_eq!(
+            params.len(),
+            arch.n_params() * LANES,
+            "lanes forward: parameters"
+        );
+        assert_eq!(
+            self.z.len(),
+            arch.shapes().len(),
+            "lanes forward: workspace made for another network"
+        );
+        self.rows = rows;
+        for (l, (layer, s)) in arch.layers().iter().zip(arch.shapes()).enumerate() {
+            let n = rows * s.units * LANES;
+            let (done, rest) = self.a.split_at_mut(l);
+            let input = match done.last() {
+                None => x,
+                Some(prev) => &prev[..rows * s.fan_in * LANES],
+            };
+            let z = &mut self.z[l][..n];
+            Arch::new().dispatch(Forward {
+                z,
+                input,
+                params,
+                shape: s,
+                rows,
+            });
+            layer.activation.apply_slice(z, &mut rest[0][..n]);
+        }
+    }
+
+    /// Every lane's mean loss of the last forward pass against its targets `y`
+    /// (`rows x outputs`, interleaved): [`Loss::value`] of each lane alone.
+    ///
+    /// # Panics
+    /// If `y` does not fit the last pass.
+    #[track_caller]
+    pub fn loss(&self, arch: &Architecture, y: &[T]) -> [T; LANES] {
+        let last = self.z.len() - 1;
+        let n = self.rows * arch.outputs();
+        assert_eq!(y.len(), n * LANES, "lanes loss: targets");
+        let sums = lane_loss_sums(
+            arch.loss(),
+            &self.z[last][..n * LANES],
+            &self.a[last][..n * LANES],
+            y,
+        );
+        let count = T::from_f64(n as f64);
+        sums.map(|s| if n == 0 { T::ZERO } else { s / count })
+    }
+
+    /// Backward pass of every lane after [`LaneWorkspace::forward`] on the same `x`:
+    /// writes each lane's gradients into `grads` (interleaved like `params`) and
+    /// returns each lane's mean loss, as [`crate::Workspace::backward`] does alone.
+    ///
+    /// # Panics
+    /// If the lengths do not fit the architecture and the last pass.
+    #[track_caller]
+    pub fn backward(
+        &mut self,
+        arch: &Architecture,
+        params: &[T],
+        x: &[T],
+        y: &[T],
+        grads: &mut [T],
+    ) -> [T; LANES] {
+        let rows = self.rows;
+        assert_eq!(
+            x.len(),
+            rows * arch.inputs() * LANES,
+            "lanes backward: x is not the batch passed forward"
+        );
+        assert_eq!(
+            grads.len(),
+            arch.n_params() * LANES,
+            "lanes backward: gradients"
+        );
+        let last = arch.shapes().len() - 1;
+        let n_out = rows * arch.outputs();
+        assert_eq!(y.len(), n_out * LANES, "lanes backward: targets");
+        let losses = output_gradient(
+            arch.loss(),
+            arch.layers()[last].activation,
+            &self.z[last][..n_out * LANES],
+            &self.a[last][..n_out * LANES],
+            y,
+            &mut self.delta[last][..n_out * LANES],
+            n_out,
+        );
+        for l in (0..=last).rev() {
+            let s = &arch.shapes()[l];
+            let (before, from_l) = self.delta.split_at_mut(l);
+            let d = &from_l[0][..rows * s.units * LANES];
+            let input = if l == 0 {
+                x
+            } else {
+                &self.a[l - 1][..rows * s.fan_in * LANES]
+            };
+            let d_prev = before
+                .last_mut()
+                .map(|d_prev| &mut d_prev[..rows * s.fan_in * LANES]);
+            Arch::new().dispatch(Backward {
+                grads: &mut *grads,
+                d_prev: d_prev.map(|d| (d, params)),
+                d,
+                input,
+                shape: s,
+                rows,
+            });
+            if l > 0 {
+                let prev = arch.layers()[l - 1].activation;
+                let n = rows * s.fan_in * LANES;
+                prev.mul_derivative(
+                    &mut before[l - 1][..n],
+                    &self.z[l - 1][..n],
+                    &self.a[l - 1][..n],
+                );
+            }
+        }
+        losses
+    }
+}
+
+/// The `LANES` values at position `i` of an interleaved buffer.
+#[inline(always)]
+fn lanes_at<T: Copy>(buffer: &[T], i: usize) -> [T; LANES] {
+    buffer[i * LANES..(i + 1) * LANES]
+        .try_into()
+        .unwrap_or_else(|_| unreachable!())
+}
+
+/// `[a + b * c]` lane by lane: a multiply then an add, never fused, as alone.
+#[inline(always)]
+fn add_product<T: Scalar>(acc: &mut [T; LANES], b: &[T; LANES], c: &[T; LANES]) {
+    for r in 0..LANES {
+        acc[r] += b[r] * c[r];
+    }
+}
+
+/// Pairwise combination of eight partial sums, in [`crate::kernels::loops`]' order.
+#[inline(always)]
+fn combine_partials<T: Scalar>(acc: &[[T; LANES]; PARTIALS]) -> [T; LANES] {
+    std::array::from_fn(|r| {
+        ((acc[0][r] + acc[4][r]) + (acc[2][r] + acc[6][r]))
+            + ((acc[1][r] + acc[5][r]) + (acc[3][r] + acc[7][r]))
+    })
+}
+
+/// One layer's `Z = A W + 1 b^T` in every lane.
+struct Forward<'a, T> {
+    z: &'a mut [T],
+    input: &'a [T],
+    params: &'a [T],
+    shape: &'a LayerShape,
+    rows: usize,
+}
+
+impl<T: Scalar> WithSimd for Forward<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Self {
+            z,
+            input,
+            params,
+            shape,
+            rows,
+        } = self;
+        for j in 0..shape.units {
+            let bias = lanes_at(params, shape.bias.start + j);
+            for b in 0..rows {
+                let mut acc = bias;
+                for p in 0..shape.fan_in {
+                    let x = lanes_at(input, p * rows + b);
+                    let w = lanes_at(params, shape.kernel.start + p + j * shape.fan_in);
+                    add_product(&mut acc, &x, &w);
+                }
+                z[(j * rows + b) * LANES..(j * rows + b + 1) * LANES].copy_from_slice(&acc);
+            }
+        }
+    }
+}
+
+/// One layer's kernel and bias gradients and, below the first layer, the gradient at
+/// its input (`D W^T`, before the previous activation's derivative) in every lane.
+struct Backward<'a, T> {
+    grads: &'a mut [T],
+    /// The previous layer's gradient buffer and the parameters whose kernel it needs.
+    d_prev: Option<(&'a mut [T], &'a [T])>,
+    d: &'a [T],
+    input: &'a [T],
+    shape: &'a LayerShape,
+    rows: usize,
+}
+
+impl<T: Scalar> WithSimd for Backward<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Self {
+            grads,
+            d_prev,
+            d,
+            input,
+            shape,
+            rows,
+        } = self;
+        for j in 0..shape.units {
+            for p in 0..shape.fan_in {
+                let mut acc = [[T::ZERO; LANES]; PARTIALS];
+                for b in 0..rows {
+                    let x = lanes_at(input, p * rows + b);
+                    let g = lanes_at(d, j * rows + b);
+                    add_product(&mut acc[b % PARTIALS], &x, &g);
+                }
+                let k = shape.kernel.start + p + j * shape.fan_in;
+                grads[k * LANES..(k + 1) * LANES].copy_from_slice(&combine_partials(&acc));
+            }
+            let mut acc = [[T::ZERO; LANES]; PARTIALS];
+            for b in 0..rows {
+                let g = lanes_at(d, j * rows + b);
+                for r in 0..LANES {
+                    acc[b % PARTIALS][r] += g[r];
+                }
+            }
+            let k = shape.bias.start + j;
+            grads[k * LANES..(k + 1) * LANES].copy_from_slice(&combine_partials(&acc));
+        }
+        if let Some((d_prev, params)) = d_prev {
+            for p in 0..shape.fan_in {
+                for b in 0..rows {
+                    let mut acc = [T::ZERO; LANES];
+                    for j in 0..shape.units {
+                        let g = lanes_at(d, j * rows + b);
+                        let w = lanes_at(params, shape.kernel.start + p + j * shape.fan_in);
+                        add_product(&mut acc, &g, &w);
+                    }
+                    d_prev[(p * rows + b) * LANES..(p * rows + b + 1) * LANES]
+                        .copy_from_slice(&acc);
+                }
+            }
+        }
+    }
+}
+
+/// Every lane's loss sum over `n = z.len() / LANES` outputs, in [`Loss`]'s order.
+fn lane_loss_sums<T: Scalar>(loss: Loss, z: &[T], a: &[T], y: &[T]) -> [T; LANES] {
+    let mut acc = [[T::ZERO; LANES]; PARTIALS];
+    for i in 0..z.len() / LANES {
+        let (zi, ai, yi) = (lanes_at(z, i), lanes_at(a, i), lanes_at(y, i));
+        for r in 0..LANES {
+            acc[i % PARTIALS][r] += loss.term(zi[r], ai[r], yi[r]);
+        }
+    }
+    combine_partials(&acc)
+}
+
+/// The gradient at the output layer's pre-activations and every lane's mean loss:
+/// [`Loss::value_and_grad`] of each lane alone, over its `n` outputs.
+fn output_gradient<T: Scalar>(
+    loss: Loss,
+    output: Activation,
+    z: &[T],
+    a: &[T],
+    y: &[T],
+    d: &mut [T],
+    n: usize,
+) -> [T; LANES] {
+    if n == 0 {
+        return [T::ZERO; LANES];
+    }
+    let inv_n = T::ONE / T::from_f64(n as f64);
+    loss.gradient(output, z, a, y, d, inv_n);
+    lane_loss_sums(loss, z, a, y).map(|s| s * inv_n)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::{Init, LayerSpec, MatRef, Workspace};
+
+    fn arch(activation: Activation, loss: Loss) -> Architecture {
+        let output = if loss == Loss::BinaryCrossEntropy {
+            Activation::Sigmoid
+        } else {
+            Activation::Tanh
+        };
+        let layer = |units, activation| LayerSpec {
+            units,
+            activation,
+            init: Init::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+        };
+        Architecture::new(
+            2,
+            vec![
+                layer(5, activation),
+                layer(5, activation),
+                layer(3, activation),
+                layer(1, output),
+            ],
+            loss,
+        )
+        .unwrap()
+    }
+
+    /// Each lane's forward and backward pass gives the bits of the same network alone,
+    /// for every activation, both losses, a full block of rows and a ragged tail, in
+    /// both precisions; the lanes differ in parameters and data.
+    fn lanes_match_alone<T: Scalar>() {
+        let activations = [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::LeakyRelu { alpha: 0.1 },
+        ];
+        for activation in activations {
+            for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+                let arch = arch(activation, loss);
+                for rows in [32, 13, 1] {
+                    let mut rng = ChaCha8Rng::seed_from_u64(rows as u64);
+                    let params: Vec<Vec<T>> =
+                        (0..LANES).map(|_| arch.init_params(&mut rng)).collect();
+                    let x: Vec<Vec<T>> = (0..LANES)
+                        .map(|r| {
+                            (0..rows * 2)
+                                .map(|i| T::from_f64(((i * 7 + r * 3) % 11) as f64 / 3.0 - 1.7))
+                                .collect()
+                        })
+                        .collect();
+                    let y: Vec<Vec<T>> = (0..LANES)
+                        .map(|r| {
+                            (0..rows)
+                                .map(|i| T::from_f64(((i + r) % 2) as f64))
+                                .collect()
+                        })
+                        .collect();
+                    let gather = |v: &[Vec<T>]| {
+                        let refs: Vec<&[T]> = v.iter().map(Vec::as_slice).collect();
+                        let mut out = vec![T::ZERO; v[0].len() * LANES];
+                        interleave(&refs, &mut out);
+                        out
+                    };
+                    let (lp, lx, ly) = (gather(&params), gather(&x), gather(&y));
+                    let mut lanes = LaneWorkspace::<T>::new(&arch, 32);
+                    let mut lane_grads = vec![T::ZERO; lp.len()];
+                    lanes.forward(&arch, &lp, &lx, rows);
+                    let lane_values = lanes.loss(&arch, &ly);
+                    let lane_losses = lanes.backward(&arch, &lp, &lx, &ly, &mut lane_grads);
+                    for r in 0..LANES {
+                        let mut ws = Workspace::<T>::new(&arch, 32);
+                        let mut grads = vec![T::ZERO; arch.n_params()];
+                        let xr = MatRef::from_column_major_slice(&x[r], rows, 2);
+                        ws.forward(&arch, &params[r], xr);
+                        let value = ws.loss(&arch, &y[r]);
+                        let loss = ws.backward(&arch, &params[r], xr, &y[r], &mut grads);
+                        let what = format!("{activation} {loss:?} rows {rows} lane {r}");
+                        assert_eq!(lane_values[r].to_f64(), value.to_f64(), "{what}: value");
+                        assert_eq!(lane_losses[r].to_f64(), loss.to_f64(), "{what}: loss");
+                        let mut got = vec![T::ZERO; grads.len()];
+                        lane_of(&lane_grads, r, &mut got);
+                        let bits =
+                            |v: &[T]| v.iter().map(|g| g.to_f64().to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got), bits(&grads), "{what}: gradients");
+                        for l in 0..arch.shapes().len() {
+                            let (mine, alone) = (lanes.layer_buffers(l), ws.layer_buffers(l));
+                            for (lane, single) in [
+                                (mine.preactivation, alone.preactivation),
+                                (mine.activation, alone.activation),
+                                (mine.preact_grad, alone.preact_grad),
+                            ] {
+                                let mut got = vec![T::ZERO; single.len()];
+                                lane_of(lane, r, &mut got);
+                                assert_eq!(bits(&got), bits(single), "{what}: layer {l}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_match_alone_f32() {
+        lanes_match_alone::<f32>();
+    }
+
+    #[test]
+    fn lanes_match_alone_f64() {
+        lanes_match_alone::<f64>();
+    }
+
+    #[test]
+    fn a_lane_that_overflows_leaves_the_others_alone() {
+        let arch = arch(Activation::Relu, Loss::MeanSquaredError);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut params: Vec<Vec<f32>> = (0..LANES).map(|_| arch.init_params(&mut rng)).collect();
+        params[2].iter_mut().for_each(|p| *p = f32::NAN);
+        let refs: Vec<&[f32]> = params.iter().map(Vec::as_slice).collect();
+        let mut lp = vec![0.0; arch.n_params() * LANES];
+        interleave(&refs, &mut lp);
+        let x = vec![0.5_f32; 4 * 2 * LANES];
+        let y = vec![1.0_f32; 4 * LANES];
+        let mut lanes = LaneWorkspace::new(&arch, 4);
+        let mut grads = vec![0.0; lp.len()];
+        lanes.forward(&arch, &lp, &x, 4);
+        let losses = lanes.backward(&arch, &lp, &x, &y, &mut grads);
+        assert!(losses[2].is_nan());
+        assert!(
+            losses
+                .iter()
+                .enumerate()
+                .all(|(r, l)| r == 2 || l.is_finite())
+        );
+    }
+
+    #[test]
+    fn interleaving_round_trips_and_pads_with_the_first_lane() {
+        let a = [1.0, 2.0, 3.0];
+        let b = [4.0, 5.0, 6.0];
+        let mut out = [0.0; 3 * LANES];
+        interleave(&[&a, &b], &mut out);
+        assert_eq!(&out[..LANES], &[1.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let mut back = [0.0; 3];
+        lane_of(&out, 1, &mut back);
+        assert_eq!(back, b);
+        lane_of(&out, 7, &mut back);
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn only_small_kernels_run_in_lanes() {
+        assert!(lanes_supported(&arch(
+            Activation::Tanh,
+            Loss::BinaryCrossEntropy
+        )));
+        let wide = Architecture::new(
+            2,
+            vec![
+                LayerSpec {
+                    units: 64,
+                    activation: Activation::Tanh,
+                    init: Init::GlorotUniform,
+                },
+                LayerSpec {
+                    units: 1,
+                    activation: Activation::Sigmoid,
+                    init: Init::GlorotUniform,
+                },
+            ],
+            Loss::BinaryCrossEntropy,
+        )
+        .unwrap();
+        assert!(!lanes_supported(&wide));
+    }
+}
