@@ -12,6 +12,7 @@
 
 mod bins;
 mod mlp;
+mod observe;
 mod record;
 mod spec;
 mod trainer;
