@@ -276,6 +276,32 @@ impl<T: Scalar> Workspace<T> {
         self.activation(self.a.len() - 1)
     }
 
+    /// Copies the last pass of lane `r` of a [`crate::LaneWorkspace`] of the same
+    /// architecture into these buffers, as if this workspace had computed it, so that
+    /// everything that reads one network's pass (recording) reads that lane's.
+    ///
+    /// # Panics
+    /// If the workspaces were made for different architectures or the lane's pass has
+    /// more rows than these buffers hold.
+    #[track_caller]
+    pub fn load_lane(&mut self, lanes: &crate::LaneWorkspace<T>, r: usize) {
+        let rows = lanes.rows();
+        assert!(
+            rows <= self.max_batch,
+            "load_lane: {rows} rows, buffers hold {}",
+            self.max_batch
+        );
+        self.batch = rows;
+        for l in 0..self.z.len() {
+            let units = self.z[l].len() / self.max_batch.max(1);
+            let n = rows * units;
+            let source = lanes.layer_buffers(l);
+            crate::lane_of(source.preactivation, r, &mut self.z[l][..n]);
+            crate::lane_of(source.activation, r, &mut self.a[l][..n]);
+            crate::lane_of(source.preact_grad, r, &mut self.delta[l][..n]);
+        }
+    }
+
     fn view<'a>(&self, buffers: &'a [Vec<T>], l: usize) -> MatRef<'a, T> {
         let units = buffers[l].len() / self.max_batch.max(1);
         MatRef::from_column_major_slice(&buffers[l][..self.batch * units], self.batch, units)

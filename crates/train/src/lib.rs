@@ -15,6 +15,7 @@ mod mlp;
 mod observe;
 mod record;
 mod spec;
+mod together;
 mod trainer;
 
 pub use bins::{BinEdges, BinScale, MAX_HISTOGRAM_BINS};
@@ -24,4 +25,5 @@ pub use record::{
     OwnedHistogram, Quantity, Sink, Split, Stats, TensorRecord, Values,
 };
 pub use spec::{DataSpec, ModelSpec, Precision, RecordPolicy, RunSpec, TrainError};
+pub use together::train_together;
 pub use trainer::{RunOutcome, prepare_data, train};
