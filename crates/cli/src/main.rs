@@ -10,6 +10,7 @@ use vanishing::config::Experiment;
 use vanishing::keras;
 use vanishing::runner::{self, BadInput, RunOptions};
 use vanishing::sweep::{self, Shard};
+use vanishing_core::LANES;
 use vanishing_report::ReportError;
 
 /// Vanishing-gradient experiments: TOML in, Parquet histories out.
@@ -42,6 +43,10 @@ enum Command {
         /// Train only shard I of N (I from 0), or `slurm` for the task of a job array.
         #[arg(long, value_name = "I/N|slurm")]
         shard: Option<String>,
+        /// Train every run alone rather than up to eight runs of a configuration side
+        /// by side in vector lanes (the same results, more slowly).
+        #[arg(long)]
+        alone: bool,
     },
     /// Tell, per experiment, how many runs are stored and how many are missing.
     Status {
@@ -164,7 +169,11 @@ fn execute(command: Command) -> anyhow::Result<String> {
             quiet,
             seeds,
             shard,
-        } => run(&paths, out, jobs, quiet, seeds, shard.as_deref()),
+            alone,
+        } => {
+            let lanes = if alone { 1 } else { LANES };
+            run(&paths, out, (jobs, lanes), quiet, seeds, shard.as_deref())
+        }
         Command::Status {
             paths,
             out,
@@ -187,7 +196,7 @@ fn execute(command: Command) -> anyhow::Result<String> {
             jobs,
             quiet,
         } => {
-            let summary = run(&paths, data.clone(), jobs, quiet, None, None)?;
+            let summary = run(&paths, data.clone(), (jobs, LANES), quiet, None, None)?;
             let page = report(&data, &out)?;
             Ok(format!("{summary}report: {}\n", page.display()))
         }
@@ -231,7 +240,7 @@ fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>
 fn run(
     paths: &[PathBuf],
     out: PathBuf,
-    jobs: Option<usize>,
+    (jobs, lanes): (Option<usize>, usize),
     quiet: bool,
     seeds: Option<u64>,
     shard: Option<&str>,
@@ -249,6 +258,7 @@ fn run(
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         progress: !quiet,
         shard,
+        lanes,
     };
     let (reports, elapsed) = runner::run_all(&experiments, &options)?;
     Ok(runner::format_summary(&reports, elapsed))

@@ -10,7 +10,7 @@ use vanishing_analysis::{
     AccuracySummary, AnalysisError, Pruned, RunMeta, RunResult, WriterTag, prune, stored_runs,
     stored_summary,
 };
-use vanishing_train::{History, TrainError, prepare_data, train};
+use vanishing_train::{History, RunSpec, TrainError, prepare_data, train_together};
 
 use crate::config::{self, ConfigError, Experiment, PlannedRun, config_hash, resolved_toml};
 use crate::sweep::{self, Shard};
@@ -115,6 +115,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Which share of the runs to train.
     pub shard: Shard,
+    /// Runs trained side by side, one per vector lane (1 trains every run alone; the
+    /// results are the same bits either way).
+    pub lanes: usize,
 }
 
 /// What a finished experiment reports.
@@ -153,34 +156,49 @@ pub enum RunError {
     Tables(#[from] AnalysisError),
 }
 
-/// Trains one planned run and gathers what the tables need.
-pub(crate) fn run_one(
+/// Trains consecutive planned runs of one experiment, side by side where they can share
+/// vector lanes ([`train_together`]), and gathers what the tables need.
+pub(crate) fn run_group(
     experiment: &Experiment,
-    planned: &PlannedRun,
-) -> Result<RunResult, RunError> {
+    planned: &[&PlannedRun],
+) -> Result<Vec<RunResult>, RunError> {
     let failed = |source| RunError::Train {
         experiment: experiment.name.clone(),
         source,
     };
-    let data = prepare_data(&planned.spec).map_err(failed)?;
-    let mut history = History::default();
-    let outcome = train(&planned.spec, &data, &mut history).map_err(failed)?;
-    let config_toml = resolved_toml(&experiment.name, &planned.label, &planned.spec);
-    Ok(RunResult {
-        meta: RunMeta {
-            experiment: experiment.name.clone(),
-            description: experiment.description.clone(),
-            label: planned.label.clone(),
-            config_hash: config_hash(&config_toml),
-            config_toml,
-            framework: "vanishing".to_owned(),
-            framework_version: env!("CARGO_PKG_VERSION").to_owned(),
-        },
-        spec: planned.spec.clone(),
-        outcome,
-        history,
-        data,
-    })
+    let specs: Vec<RunSpec> = planned.iter().map(|p| p.spec.clone()).collect();
+    let data = specs
+        .iter()
+        .map(prepare_data)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(failed)?;
+    let mut histories = vec![History::default(); specs.len()];
+    let outcomes = train_together(&specs, &data, &mut histories).map_err(failed)?;
+    let results = planned
+        .iter()
+        .zip(specs)
+        .zip(data)
+        .zip(histories.into_iter().zip(outcomes))
+        .map(|(((planned, spec), data), (history, outcome))| {
+            let config_toml = resolved_toml(&experiment.name, &planned.label, &spec);
+            RunResult {
+                meta: RunMeta {
+                    experiment: experiment.name.clone(),
+                    description: experiment.description.clone(),
+                    label: planned.label.clone(),
+                    config_hash: config_hash(&config_toml),
+                    config_toml,
+                    framework: "vanishing".to_owned(),
+                    framework_version: env!("CARGO_PKG_VERSION").to_owned(),
+                },
+                spec,
+                outcome,
+                history,
+                data,
+            }
+        })
+        .collect();
+    Ok(results)
 }
 
 fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> ProgressBar {
@@ -224,7 +242,14 @@ pub fn run_all(
     let skipped: usize = plans.iter().map(sweep::ExperimentPlan::skipped).sum();
     let bar = progress_bar(options, pending, skipped);
     let tag = WriterTag::new(&host_name());
-    let trained = workers::train_batches(experiments, &plans, &batches, options.jobs, &tag, &bar);
+    let trained = workers::train_batches(
+        experiments,
+        &plans,
+        &batches,
+        (options.jobs, options.lanes),
+        &tag,
+        &bar,
+    );
     // Cleared before any error is printed, so that the message stands on its own line.
     bar.finish_and_clear();
     trained?;

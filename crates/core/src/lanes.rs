@@ -87,6 +87,39 @@ pub struct LaneBuffers<'a, T> {
     pub preact_grad: &'a [T],
 }
 
+/// Every lane's loss sum over the outputs added so far, in the eight partial sums of
+/// [`Loss::value`]'s order.
+#[derive(Debug, Clone)]
+pub struct LaneLoss<T> {
+    acc: [Lanes<T>; PARTIALS],
+    count: usize,
+}
+
+impl<T: Scalar> LaneLoss<T> {
+    /// No outputs yet.
+    pub fn new() -> Self {
+        Self {
+            acc: [[T::ZERO; LANES]; PARTIALS],
+            count: 0,
+        }
+    }
+
+    /// Every lane's mean loss over the outputs added: [`Loss::value`] over all of them.
+    pub fn mean(&self) -> [T; LANES] {
+        if self.count == 0 {
+            return [T::ZERO; LANES];
+        }
+        let n = T::from_f64(self.count as f64);
+        combine_partials(&self.acc).map(|s| s / n)
+    }
+}
+
+impl<T: Scalar> Default for LaneLoss<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The buffers of [`LANES`] forward and backward passes of one architecture, for up to
 /// `max_rows` rows each, allocated once.
 #[derive(Debug, Clone)]
@@ -191,17 +224,36 @@ impl<T: Scalar> LaneWorkspace<T> {
     /// If `y` does not fit the last pass.
     #[track_caller]
     pub fn loss(&self, arch: &Architecture, y: &[T]) -> [T; LANES] {
+        let mut sums = LaneLoss::new();
+        self.add_loss(arch, y, &mut sums);
+        sums.mean()
+    }
+
+    /// Adds every lane's loss terms of the last forward pass against its targets `y`
+    /// to `sums`, as if this pass's outputs followed those already added in one pass
+    /// over all the rows: a long evaluation can then run in blocks that fit the cache
+    /// and still give the bits of one pass.
+    ///
+    /// # Panics
+    /// If `y` does not fit the last pass, or the outputs already added are not a
+    /// multiple of eight (a block must start where a new round of partial sums does).
+    #[track_caller]
+    pub fn add_loss(&self, arch: &Architecture, y: &[T], sums: &mut LaneLoss<T>) {
         let last = self.z.len() - 1;
         let n = self.rows * arch.outputs();
         assert_eq!(y.len(), n * LANES, "lanes loss: targets");
-        let sums = lane_loss_sums(
-            arch.loss(),
-            &self.z[last][..n * LANES],
-            &self.a[last][..n * LANES],
-            y,
+        assert!(
+            sums.count % PARTIALS == 0,
+            "lanes loss: a block must follow a multiple of {PARTIALS} outputs"
         );
-        let count = T::from_f64(n as f64);
-        sums.map(|s| if n == 0 { T::ZERO } else { s / count })
+        Arch::new().dispatch(LossSums {
+            loss: arch.loss(),
+            acc: &mut sums.acc,
+            z: &self.z[last][..n * LANES],
+            a: &self.a[last][..n * LANES],
+            y,
+        });
+        sums.count += n;
     }
 
     /// Backward pass of every lane after [`LaneWorkspace::forward`] on the same `x`:
@@ -276,17 +328,28 @@ impl<T: Scalar> LaneWorkspace<T> {
     }
 }
 
-/// The `LANES` values at position `i` of an interleaved buffer.
+/// One value of every lane.
+type Lanes<T> = [T; LANES];
+
+/// An interleaved buffer as one [`Lanes`] per value.
 #[inline(always)]
-fn lanes_at<T: Copy>(buffer: &[T], i: usize) -> [T; LANES] {
-    buffer[i * LANES..(i + 1) * LANES]
-        .try_into()
-        .unwrap_or_else(|_| unreachable!())
+fn lanes<T>(buffer: &[T]) -> &[Lanes<T>] {
+    let (whole, rest) = buffer.as_chunks::<LANES>();
+    debug_assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
+    whole
 }
 
-/// `[a + b * c]` lane by lane: a multiply then an add, never fused, as alone.
+/// [`lanes`] of a mutable buffer.
 #[inline(always)]
-fn add_product<T: Scalar>(acc: &mut [T; LANES], b: &[T; LANES], c: &[T; LANES]) {
+fn lanes_mut<T>(buffer: &mut [T]) -> &mut [Lanes<T>] {
+    let (whole, rest) = buffer.as_chunks_mut::<LANES>();
+    debug_assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
+    whole
+}
+
+/// `acc += b * c` lane by lane: a multiply then an add, never fused, as alone.
+#[inline(always)]
+fn add_product<T: Scalar>(acc: &mut Lanes<T>, b: &Lanes<T>, c: &Lanes<T>) {
     for r in 0..LANES {
         acc[r] += b[r] * c[r];
     }
@@ -294,11 +357,62 @@ fn add_product<T: Scalar>(acc: &mut [T; LANES], b: &[T; LANES], c: &[T; LANES]) 
 
 /// Pairwise combination of eight partial sums, in [`crate::kernels::loops`]' order.
 #[inline(always)]
-fn combine_partials<T: Scalar>(acc: &[[T; LANES]; PARTIALS]) -> [T; LANES] {
+fn combine_partials<T: Scalar>(acc: &[Lanes<T>; PARTIALS]) -> Lanes<T> {
     std::array::from_fn(|r| {
         ((acc[0][r] + acc[4][r]) + (acc[2][r] + acc[6][r]))
             + ((acc[1][r] + acc[5][r]) + (acc[3][r] + acc[7][r]))
     })
+}
+
+/// `sum_i term(x[i], y[i])` in eight interleaved partial sums, as the loops' dot
+/// products add: value `i` goes to partial `i % 8`, in order.
+///
+/// The values of eight consecutive `i` of every lane are 64 consecutive numbers, and
+/// partial `k` of lane `r` is number `8 k + r` of a round, so one round is a plain loop
+/// over 64 numbers, which the compiler vectorizes whatever `term` is.
+#[inline(always)]
+fn partial_sums<T: Scalar>(
+    acc: &mut [Lanes<T>; PARTIALS],
+    x: &[Lanes<T>],
+    y: &[Lanes<T>],
+    term: impl Fn(T, T) -> T,
+) {
+    const ROUND: usize = PARTIALS * LANES;
+    let acc = acc.as_flattened_mut();
+    let (x, y) = (x.as_flattened(), y.as_flattened());
+    let (xc, xr) = x.as_chunks::<ROUND>();
+    let (yc, yr) = y.as_chunks::<ROUND>();
+    for (x, y) in xc.iter().zip(yc) {
+        for q in 0..ROUND {
+            acc[q] += term(x[q], y[q]);
+        }
+    }
+    for ((acc, &x), &y) in acc.iter_mut().zip(xr).zip(yr) {
+        *acc += term(x, y);
+    }
+}
+
+/// `out[b] = start + sum_p source[col(p)][b] * coef(p)` for every row `b`, added in
+/// the order of `p`: `out` starts as `start` and receives one term per pass, each pass a
+/// plain loop over the rows with one [`Lanes`] per row, which the compiler vectorizes
+/// without shuffling lanes.
+#[inline(always)]
+fn combine<T: Scalar>(
+    out: &mut [Lanes<T>],
+    start: Lanes<T>,
+    terms: usize,
+    col: impl Fn(usize) -> usize,
+    source: &[Lanes<T>],
+    coef: impl Fn(usize) -> Lanes<T>,
+) {
+    out.fill(start);
+    let rows = out.len();
+    for p in 0..terms {
+        let (x, c) = (&source[col(p)..][..rows], coef(p));
+        for (o, x) in out.iter_mut().zip(x) {
+            add_product(o, x, &c);
+        }
+    }
 }
 
 /// One layer's `Z = A W + 1 b^T` in every lane.
@@ -315,24 +429,12 @@ impl<T: Scalar> WithSimd for Forward<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _: S) {
-        let Self {
-            z,
-            input,
-            params,
-            shape,
-            rows,
-        } = self;
-        for j in 0..shape.units {
-            let bias = lanes_at(params, shape.bias.start + j);
-            for b in 0..rows {
-                let mut acc = bias;
-                for p in 0..shape.fan_in {
-                    let x = lanes_at(input, p * rows + b);
-                    let w = lanes_at(params, shape.kernel.start + p + j * shape.fan_in);
-                    add_product(&mut acc, &x, &w);
-                }
-                z[(j * rows + b) * LANES..(j * rows + b + 1) * LANES].copy_from_slice(&acc);
-            }
+        let (z, input, params) = (lanes_mut(self.z), lanes(self.input), lanes(self.params));
+        let (s, rows) = (self.shape, self.rows);
+        for (j, out) in z.chunks_exact_mut(rows).enumerate() {
+            let bias = params[s.bias.start + j];
+            let weight = |p: usize| params[s.kernel.start + p + j * s.fan_in];
+            combine(out, bias, s.fan_in, |p| p * rows, input, weight);
         }
     }
 }
@@ -354,47 +456,53 @@ impl<T: Scalar> WithSimd for Backward<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _: S) {
-        let Self {
-            grads,
-            d_prev,
-            d,
-            input,
-            shape,
-            rows,
-        } = self;
-        for j in 0..shape.units {
-            for p in 0..shape.fan_in {
+        let (grads, d, input) = (lanes_mut(self.grads), lanes(self.d), lanes(self.input));
+        let (s, rows) = (self.shape, self.rows);
+        for (j, dj) in d.chunks_exact(rows).enumerate() {
+            for p in 0..s.fan_in {
+                let ap = &input[p * rows..][..rows];
                 let mut acc = [[T::ZERO; LANES]; PARTIALS];
-                for b in 0..rows {
-                    let x = lanes_at(input, p * rows + b);
-                    let g = lanes_at(d, j * rows + b);
-                    add_product(&mut acc[b % PARTIALS], &x, &g);
-                }
-                let k = shape.kernel.start + p + j * shape.fan_in;
-                grads[k * LANES..(k + 1) * LANES].copy_from_slice(&combine_partials(&acc));
+                partial_sums(&mut acc, ap, dj, |a, d| a * d);
+                grads[s.kernel.start + p + j * s.fan_in] = combine_partials(&acc);
             }
             let mut acc = [[T::ZERO; LANES]; PARTIALS];
-            for b in 0..rows {
-                let g = lanes_at(d, j * rows + b);
-                for r in 0..LANES {
-                    acc[b % PARTIALS][r] += g[r];
-                }
-            }
-            let k = shape.bias.start + j;
-            grads[k * LANES..(k + 1) * LANES].copy_from_slice(&combine_partials(&acc));
+            partial_sums(&mut acc, dj, dj, |v, _| v);
+            grads[s.bias.start + j] = combine_partials(&acc);
         }
-        if let Some((d_prev, params)) = d_prev {
-            for p in 0..shape.fan_in {
-                for b in 0..rows {
-                    let mut acc = [T::ZERO; LANES];
-                    for j in 0..shape.units {
-                        let g = lanes_at(d, j * rows + b);
-                        let w = lanes_at(params, shape.kernel.start + p + j * shape.fan_in);
-                        add_product(&mut acc, &g, &w);
-                    }
-                    d_prev[(p * rows + b) * LANES..(p * rows + b + 1) * LANES]
-                        .copy_from_slice(&acc);
-                }
+        if let Some((d_prev, params)) = self.d_prev {
+            let params = lanes(params);
+            for (p, out) in lanes_mut(d_prev).chunks_exact_mut(rows).enumerate() {
+                let weight = |j: usize| params[s.kernel.start + p + j * s.fan_in];
+                combine(out, [T::ZERO; LANES], s.units, |j| j * rows, d, weight);
+            }
+        }
+    }
+}
+
+/// Every lane's loss sum over its outputs, added into `acc` in [`Loss`]'s order
+/// (output `i` into partial `i % 8`), under one dispatch.
+struct LossSums<'a, T> {
+    loss: Loss,
+    acc: &'a mut [Lanes<T>; PARTIALS],
+    z: &'a [T],
+    a: &'a [T],
+    y: &'a [T],
+}
+
+impl<T: Scalar> WithSimd for LossSums<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let (z, a, y) = (lanes(self.z), lanes(self.a), lanes(self.y));
+        match self.loss {
+            Loss::BinaryCrossEntropy => {
+                partial_sums(self.acc, z, y, |z, y| {
+                    Loss::BinaryCrossEntropy.term(z, z, y)
+                });
+            }
+            Loss::MeanSquaredError => {
+                partial_sums(self.acc, a, y, |a, y| Loss::MeanSquaredError.term(a, a, y));
             }
         }
     }
@@ -403,12 +511,13 @@ impl<T: Scalar> WithSimd for Backward<'_, T> {
 /// Every lane's loss sum over `n = z.len() / LANES` outputs, in [`Loss`]'s order.
 fn lane_loss_sums<T: Scalar>(loss: Loss, z: &[T], a: &[T], y: &[T]) -> [T; LANES] {
     let mut acc = [[T::ZERO; LANES]; PARTIALS];
-    for i in 0..z.len() / LANES {
-        let (zi, ai, yi) = (lanes_at(z, i), lanes_at(a, i), lanes_at(y, i));
-        for r in 0..LANES {
-            acc[i % PARTIALS][r] += loss.term(zi[r], ai[r], yi[r]);
-        }
-    }
+    Arch::new().dispatch(LossSums {
+        loss,
+        acc: &mut acc,
+        z,
+        a,
+        y,
+    });
     combine_partials(&acc)
 }
 
@@ -550,6 +659,51 @@ mod tests {
     #[test]
     fn lanes_match_alone_f64() {
         lanes_match_alone::<f64>();
+    }
+
+    #[test]
+    fn a_loss_added_block_by_block_is_the_loss_of_one_pass() {
+        for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+            let arch = arch(Activation::Tanh, loss);
+            let rows = 203;
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            let params: Vec<Vec<f32>> = (0..LANES).map(|_| arch.init_params(&mut rng)).collect();
+            let refs: Vec<&[f32]> = params.iter().map(Vec::as_slice).collect();
+            let mut lp = vec![0.0; arch.n_params() * LANES];
+            interleave(&refs, &mut lp);
+            let value = |i: usize, r: usize| ((i * 13 + r * 5) % 17) as f32 / 4.0 - 2.0;
+            // Column-major over all rows, interleaved.
+            let x: Vec<f32> = (0..2 * rows * LANES)
+                .map(|k| value(k / LANES, k % LANES))
+                .collect();
+            let y: Vec<f32> = (0..rows * LANES)
+                .map(|k| ((k / LANES + k % LANES) % 2) as f32)
+                .collect();
+            let mut whole = LaneWorkspace::new(&arch, rows);
+            whole.forward(&arch, &lp, &x, rows);
+            let one_pass = whole.loss(&arch, &y);
+            let mut blocks = LaneWorkspace::new(&arch, 64);
+            let mut sums = LaneLoss::new();
+            for start in (0..rows).step_by(64) {
+                let len = 64.min(rows - start);
+                let mut xb = vec![0.0; 2 * len * LANES];
+                for j in 0..2 {
+                    xb[j * len * LANES..(j + 1) * len * LANES].copy_from_slice(
+                        &x[(j * rows + start) * LANES..(j * rows + start + len) * LANES],
+                    );
+                }
+                blocks.forward(&arch, &lp, &xb, len);
+                blocks.add_loss(&arch, &y[start * LANES..(start + len) * LANES], &mut sums);
+            }
+            let in_blocks = sums.mean();
+            for r in 0..LANES {
+                assert_eq!(
+                    in_blocks[r].to_bits(),
+                    one_pass[r].to_bits(),
+                    "{loss:?} lane {r}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub use activation::{Activation, SATURATION_THRESHOLD, sigmoid};
 pub use error::CoreError;
 pub use faer::{Accum, MatMut, MatRef, Par};
 pub use init::{Init, InitDistribution, TRUNCATED_NORMAL_STD};
-pub use lanes::{LANES, LaneBuffers, LaneWorkspace, interleave, lane_of, lanes_supported};
+pub use lanes::{
+    LANES, LaneBuffers, LaneLoss, LaneWorkspace, interleave, lane_of, lanes_supported,
+};
 pub use loss::Loss;
 pub use network::{Architecture, LayerBuffers, LayerShape, LayerSpec, Workspace};
 pub use optim::{Adam, Optimizer, OptimizerState, RmsProp, RmsPropVariant, Sgd};

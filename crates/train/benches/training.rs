@@ -10,6 +10,7 @@ use vanishing_core::{Activation, Init, MatRef, Optimizer, RmsProp};
 use vanishing_data::Circles;
 use vanishing_train::{
     DataSpec, History, Mlp, ModelSpec, Precision, RecordPolicy, RunSpec, prepare_data, train,
+    train_together,
 };
 
 fn main() {
@@ -136,5 +137,36 @@ fn sweep_60_runs(bencher: Bencher, threads: usize) {
                 })
                 .sum::<f64>()
         })
+    });
+}
+
+/// 64 seeds of the tutorial's sigmoid run (tutorial recording, data prepared
+/// beforehand), on one thread: each run alone, and up to eight side by side in vector
+/// lanes. Divan's time is for all 64 runs.
+fn sixty_four_seeds() -> (Vec<RunSpec>, Vec<vanishing_data::Split>) {
+    let specs: Vec<RunSpec> = (0..64)
+        .map(|seed| tutorial(Activation::Sigmoid, NORMAL, RecordPolicy::Epoch, seed))
+        .collect();
+    let data = specs.iter().map(|s| prepare_data(s).unwrap()).collect();
+    (specs, data)
+}
+
+#[divan::bench(sample_count = 5)]
+fn seeds_64_alone(bencher: Bencher) {
+    let (specs, data) = sixty_four_seeds();
+    bencher.bench(|| {
+        for (spec, data) in specs.iter().zip(&data) {
+            let mut history = History::default();
+            divan::black_box(train(spec, data, &mut history).unwrap());
+        }
+    });
+}
+
+#[divan::bench(sample_count = 5)]
+fn seeds_64_together(bencher: Bencher) {
+    let (specs, data) = sixty_four_seeds();
+    bencher.bench(|| {
+        let mut histories = vec![History::default(); specs.len()];
+        divan::black_box(train_together(&specs, &data, &mut histories).unwrap());
     });
 }

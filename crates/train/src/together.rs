@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha8Rng;
 use vanishing_core::{
-    Architecture, LANES, LaneWorkspace, Optimizer, OptimizerState, Workspace, interleave, lane_of,
-    lanes_supported,
+    Architecture, LANES, LaneLoss, LaneWorkspace, Optimizer, OptimizerState, Workspace, interleave,
+    lane_of, lanes_supported,
 };
 use vanishing_data::Split as DataSplit;
 
@@ -138,8 +138,14 @@ struct Group<'a, T> {
     lane_params: Vec<T>,
     lane_grads: Vec<T>,
     batch: usize,
+    /// Rows per evaluation chunk, as alone.
+    eval_chunk: usize,
     steps_per_epoch: u64,
 }
+
+/// Rows per block of an evaluation: a multiple of eight, so that the loss terms of a
+/// block start a round of partial sums (see [`LaneLoss`]).
+const EVAL_BLOCK: usize = 64;
 
 /// `values(lane)` of every lane, interleaved.
 fn interleaved<T: Copy + Default, F>(lanes: usize, values: F) -> Vec<T>
@@ -180,6 +186,12 @@ impl<'a, T: Recorded> Group<'a, T> {
         let (train_n, test_n, d) = (lanes[0].train.n, lanes[0].test.n, lanes[0].train.d);
         let batch = batch_rows(spec, train_n);
         let eval_rows = train_n.max(test_n).clamp(1, EVAL_CHUNK);
+        // Blocks keep one pass's order of loss terms only for a single output column.
+        let eval_block = if arch.outputs() == 1 {
+            EVAL_BLOCK.min(eval_rows)
+        } else {
+            eval_rows
+        };
         let params = interleaved(n, |r| {
             arch.init_params(&mut stream(specs[r].seed, STREAM_INIT))
         });
@@ -193,14 +205,14 @@ impl<'a, T: Recorded> Group<'a, T> {
             grads: vec![T::ZERO; params.len()],
             params,
             work: LaneWorkspace::new(&arch, batch),
-            eval: LaneWorkspace::new(&arch, eval_rows),
+            eval: LaneWorkspace::new(&arch, eval_block),
             train_x,
             train_y,
             test_x,
             test_y,
             batch_x: vec![T::ZERO; batch * d * LANES],
             batch_y: vec![T::ZERO; batch * LANES],
-            eval_x: vec![T::ZERO; eval_rows * d * LANES],
+            eval_x: vec![T::ZERO; eval_block * d * LANES],
             single: Workspace::new(&arch, batch),
             single_eval: Workspace::new(&arch, eval_rows),
             single_eval_x: vec![T::ZERO; eval_rows * d],
@@ -208,6 +220,7 @@ impl<'a, T: Recorded> Group<'a, T> {
             lane_grads: vec![T::ZERO; arch.n_params()],
             steps_per_epoch: train_n.div_ceil(batch) as u64,
             batch,
+            eval_chunk: eval_rows,
             lanes,
             arch,
             spec,
@@ -390,7 +403,9 @@ impl<'a, T: Recorded> Group<'a, T> {
     }
 
     /// Every lane's mean loss and accuracy over a whole split, in the chunks
-    /// [`crate::train`] evaluates a run in.
+    /// [`crate::train`] evaluates a run in; each chunk is computed in blocks of
+    /// [`EVAL_BLOCK`] rows (which keep the lanes' buffers in the cache) whose loss terms
+    /// add up as the chunk's one pass would.
     fn evaluate(&mut self, test: bool) -> [(f64, f64); LANES] {
         let lane = &self.lanes[0];
         let (x, y, n, d) = if test {
@@ -400,30 +415,32 @@ impl<'a, T: Recorded> Group<'a, T> {
         };
         let mut loss_sum = [0.0; LANES];
         let mut correct = [0_usize; LANES];
-        let chunk = self.eval.max_rows();
         let last = self.arch.shapes().len() - 1;
         let half = T::from_f64(0.5);
-        for start in (0..n).step_by(chunk) {
-            let len = chunk.min(n - start);
-            let xs = if len == n {
-                &x[..]
-            } else {
+        let block = self.eval.max_rows();
+        for start in (0..n).step_by(self.eval_chunk) {
+            let len = self.eval_chunk.min(n - start);
+            let mut sums = LaneLoss::new();
+            for first in (start..start + len).step_by(block) {
+                let rows = block.min(start + len - first);
                 for j in 0..d {
-                    self.eval_x[j * len * LANES..(j + 1) * len * LANES].copy_from_slice(
-                        &x[(j * n + start) * LANES..(j * n + start + len) * LANES],
+                    self.eval_x[j * rows * LANES..(j + 1) * rows * LANES].copy_from_slice(
+                        &x[(j * n + first) * LANES..(j * n + first + rows) * LANES],
                     );
                 }
-                &self.eval_x[..len * d * LANES]
-            };
-            self.eval.forward(&self.arch, &self.params, xs, len);
-            let ys = &y[start * LANES..(start + len) * LANES];
-            let losses = self.eval.loss(&self.arch, ys);
-            let out = self.eval.layer_buffers(last).activation;
-            for r in 0..LANES {
-                loss_sum[r] += losses[r].to_f64() * len as f64;
-                correct[r] += (0..len)
-                    .filter(|&i| (out[i * LANES + r] > half) == (ys[i * LANES + r] > half))
-                    .count();
+                let xs = &self.eval_x[..rows * d * LANES];
+                self.eval.forward(&self.arch, &self.params, xs, rows);
+                let ys = &y[first * LANES..(first + rows) * LANES];
+                self.eval.add_loss(&self.arch, ys, &mut sums);
+                let out = &self.eval.layer_buffers(last).activation[..rows * LANES];
+                for (o, t) in out.chunks_exact(LANES).zip(ys.chunks_exact(LANES)) {
+                    for r in 0..LANES {
+                        correct[r] += usize::from((o[r] > half) == (t[r] > half));
+                    }
+                }
+            }
+            for (sum, loss) in loss_sum.iter_mut().zip(sums.mean()) {
+                *sum += loss.to_f64() * len as f64;
             }
         }
         let n = n.max(1) as f64;
