@@ -454,3 +454,57 @@ fn a_part_that_cannot_be_written_stops_the_sweep_with_its_path() {
         b"in the way"
     );
 }
+
+/// Runs of every kind side by side: two activations, a test split, histograms, both
+/// precisions and a wide layer that cannot share lanes, 11 seeds each (full groups of
+/// eight and ragged ones).
+const MIXED: &str = r#"
+name = "crash-sweep"
+description = "Runs of several kinds, to compare lanes with runs alone."
+seeds = { count = 11, start = 0 }
+
+[data]
+kind = "moons"
+n_samples = 150
+noise = 0.2
+test_fraction = 0.2
+
+[model]
+hidden = [5, 5, 3]
+activation = "tanh"
+
+[train]
+epochs = 6
+batch_size = 16
+
+[record]
+every = 4
+histogram_bins = 20
+boundary_grid = 9
+
+[sweep]
+"model.activation" = ["tanh", "relu"]
+"train.precision" = ["f32", "f64"]
+"model.hidden" = [[5, 5, 3], [40]]
+"#;
+
+#[test]
+fn runs_side_by_side_write_the_tables_of_runs_trained_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, text) in [("tutorial-like", SWEEP), ("mixed", MIXED)] {
+        let file = write_sweep(&tmp.path().join(name), text);
+        let together = reference(&tmp.path().join(name), &file);
+        let out = tmp.path().join(name).join("alone");
+        let (file_arg, out_arg) = (file.to_str().unwrap(), out.to_str().unwrap());
+        let args = [
+            "run", file_arg, "--out", out_arg, "-q", "--jobs", "1", "--alone",
+        ];
+        assert_success(&vanishing(&args));
+        let alone = canonical(read_experiment(&out.join("crash-sweep")).unwrap());
+        assert!(!alone.runs.is_empty() && !alone.history.is_empty());
+        assert!(
+            together == alone,
+            "{name}: runs side by side wrote other tables than runs alone"
+        );
+    }
+}
