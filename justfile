@@ -88,3 +88,21 @@ bench-keras:
     .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
     cargo build --release -p vanishing
     .venv-keras/bin/python keras/bench_fit.py --vanishing target/release/vanishing
+
+# See docs/performance.md ("One run beside a hand-tuned loop"). Takes about 2 minutes.
+# Times `vanishing run` of the tutorial's sigmoid run over N seeds on one thread (side by side and alone), beside the hand-tuned loop built for baseline x86-64 and for AVX2 + FMA.
+bench-run seeds="40":
+    mkdir -p target/bench
+    cargo build --release -p vanishing
+    cargo build --release --manifest-path bench/hand-tuned/Cargo.toml
+    RUSTFLAGS="-C target-cpu=x86-64-v3" cargo build --release --manifest-path bench/hand-tuned/Cargo.toml --target-dir bench/hand-tuned/target/v3
+    scratch=$(mktemp -d) && bin="{{justfile_directory()}}/target/release/vanishing" && file="{{justfile_directory()}}/experiments/deep-sigmoid.toml" && out="{{justfile_directory()}}/target/bench/run.txt" && cd "$scratch" && : > "$out" && \
+    for round in 1 2 3; do \
+      for mode in together alone; do \
+        flag=$([ "$mode" = alone ] && echo --alone || true); rm -rf tables; \
+        /usr/bin/time -f "%e" -o wall.txt "$bin" run -q --jobs 1 --seeds {{seeds}} --out tables $flag "$file" > /dev/null; \
+        awk -v m="$mode" -v n={{seeds}} '{ printf "vanishing run, %s: %.2f ms per run (process wall / %d)\n", m, $1 * 1000 / n, n }' wall.txt | tee -a "$out"; \
+      done; \
+      "{{justfile_directory()}}/bench/hand-tuned/target/release/hand-tuned" {{seeds}} | sed 's/^/baseline x86-64 /' | tee -a "$out"; \
+      "{{justfile_directory()}}/bench/hand-tuned/target/v3/release/hand-tuned" {{seeds}} | sed 's/^/AVX2 + FMA /' | tee -a "$out"; \
+    done; cd / && rm -rf "$scratch"

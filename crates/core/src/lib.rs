@@ -12,7 +12,9 @@
 //! `ln_1p` whose error bounds are measured by the tests. An [`Optimizer`] (SGD, RMSprop in its
 //! Keras 2 or Keras 3 form, Adam) then updates the parameters in place from the
 //! gradients, keeping its slots in an inspectable [`OptimizerState`]. After the first
-//! step nothing on this path allocates. Numbers follow Keras; the crate does no IO and
+//! step nothing on this path allocates. A [`LaneWorkspace`] computes [`LANES`] networks
+//! of one small architecture side by side, one per vector lane, each with the bits a
+//! [`Workspace`] gives it alone. Numbers follow Keras; the crate does no IO and
 //! knows nothing of files, formats or training schedules.
 
 mod activation;

@@ -7,7 +7,9 @@
 //! [`Sink`]: per-layer [`Stats`] of every [`Quantity`] as [`LayerRecord`]s, optional
 //! [`HistogramRecord`]s on fixed [`BinEdges`] shared by every run, loss and accuracy as [`MetricRecord`]s, and the trained model's
 //! decision surface as a [`BoundaryRecord`]. [`History`] is the
-//! sink that keeps everything in memory. The crate knows nothing of files, tables, HTML
+//! sink that keeps everything in memory. [`train_together`] trains several runs that
+//! differ only in their seed side by side in the core's vector lanes, each run's records
+//! the bits [`train`] sends it alone. The crate knows nothing of files, tables, HTML
 //! or TOML: records are plain structs.
 
 mod bins;

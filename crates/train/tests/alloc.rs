@@ -1,6 +1,7 @@
 //! The per-step path (minibatch gathering, forward, backward, update and every-step
-//! recording with histograms) allocates nothing: runs of 2 and of 6 epochs make exactly
-//! the same number of allocations, so none of them happen per step.
+//! recording with histograms) allocates nothing, for a run alone and for runs side by
+//! side: runs of 2 and of 6 epochs make exactly the same number of allocations, so
+//! none of them happen per step.
 
 mod common;
 
@@ -9,7 +10,7 @@ use vanishing_core::Activation;
 use vanishing_testkit::{CountingAllocator, allocations};
 use vanishing_train::{
     BoundaryRecord, HistogramRecord, LayerRecord, MetricRecord, RecordPolicy, Sink, prepare_data,
-    train,
+    train, train_together,
 };
 
 #[global_allocator]
@@ -60,5 +61,34 @@ fn steps_allocate_nothing() {
         short > 0,
         "setting up a run allocates, so the counter works"
     );
+    assert_eq!(long, short, "allocations grew with the number of steps");
+}
+
+fn allocations_of_group(epochs: u32) -> (u64, u64) {
+    let specs: Vec<_> = (0..8)
+        .map(|seed| {
+            let mut spec = tutorial(Activation::Sigmoid, epochs, RecordPolicy::Step);
+            spec.histogram_bins = Some(16);
+            spec.seed = seed;
+            spec
+        })
+        .collect();
+    let data: Vec<_> = specs.iter().map(|s| prepare_data(s).unwrap()).collect();
+    let mut tallies: Vec<Tally> = (0..8).map(|_| Tally::default()).collect();
+    let before = allocations();
+    train_together(&specs, &data, &mut tallies).unwrap();
+    (allocations() - before, tallies.iter().map(|t| t.0).sum())
+}
+
+#[test]
+fn steps_side_by_side_allocate_nothing() {
+    allocations_of_group(1);
+    let (short, short_records) = allocations_of_group(2);
+    let (long, long_records) = allocations_of_group(6);
+    assert!(
+        long_records > 2 * short_records,
+        "the longer runs recorded more"
+    );
+    assert!(short > 0, "setting up runs allocates, so the counter works");
     assert_eq!(long, short, "allocations grew with the number of steps");
 }
