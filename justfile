@@ -106,3 +106,11 @@ bench-run seeds="40":
       "{{justfile_directory()}}/bench/hand-tuned/target/release/hand-tuned" {{seeds}} | sed 's/^/baseline x86-64 /' | tee -a "$out"; \
       "{{justfile_directory()}}/bench/hand-tuned/target/v3/release/hand-tuned" {{seeds}} | sed 's/^/AVX2 + FMA /' | tee -a "$out"; \
     done; cd / && rm -rf "$scratch"
+
+# JAX (CPU) goes into a git-ignored virtual environment; not run by CI. See docs/performance.md.
+# Times the tutorial's training in JAX, the whole run in one jit (lax.scan), alone and 64 seeds vmapped.
+bench-jax:
+    python3 -m venv .venv-jax
+    .venv-jax/bin/pip install --quiet --disable-pip-version-check -r bench/jax/requirements.txt
+    mkdir -p target/bench
+    .venv-jax/bin/python bench/jax/bench_scan.py | tee target/bench/jax.txt

@@ -14,10 +14,12 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use polars::prelude::{
-    BooleanChunked, DataFrame, NewChunkedArray, ParquetCompression, ParquetReader, ParquetWriter,
-    PolarsError, SerReader, StringChunked,
+use polars_core::prelude::{
+    BooleanChunked, DataFrame, NewChunkedArray, PolarsError, StringChunked,
 };
+use polars_io::SerReader;
+use polars_io::parquet::read::ParquetReader;
+use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 
 use crate::AnalysisError;
 use crate::schema::{StoredColumns, Table};

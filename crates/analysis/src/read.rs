@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{ChunkCompareEq, DataFrame};
+use polars_core::prelude::{ChunkCompareEq, DataFrame};
 use rayon::prelude::*;
 
 use crate::AnalysisError;

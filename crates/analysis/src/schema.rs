@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use polars::prelude::{Column, DataFrame, DataType, PolarsResult};
+use polars_core::prelude::{Column, DataFrame, DataType, PolarsResult};
 
 use crate::AnalysisError;
 use crate::tables::{BoundaryRow, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
@@ -38,7 +38,7 @@ fn complete<T>(
 fn cast_error(
     path: &Path,
     name: &'static str,
-) -> impl FnOnce(polars::prelude::PolarsError) -> AnalysisError {
+) -> impl FnOnce(polars_core::prelude::PolarsError) -> AnalysisError {
     let path = path.to_owned();
     move |e| AnalysisError::Parquet {
         path,

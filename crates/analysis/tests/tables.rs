@@ -4,7 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{Column, DataFrame, ParquetWriter};
+use polars_core::prelude::{Column, DataFrame};
+use polars_io::parquet::write::ParquetWriter;
 use vanishing_analysis::{
     AnalysisError, Histograms, PartName, Pruned, RunMeta, RunResult, StoredRun, TABLE_NAMES,
     WriterTag, accuracy_summary, prune, read_all, read_all_with, read_experiment,

@@ -1,8 +1,9 @@
-//! The wide network (`just bench`): 2 inputs, 10 hidden layers of 512 tanh units, one
-//! output, batches of 256. A training step (forward, backward, RMSprop update) against
-//! the same matrix products through faer alone, in f32 and f64, on one and two threads.
-//! The throughput column counts floating-point operations of the products as items, so
-//! "Mitem/s" reads as MFLOP/s.
+//! Wide networks (`just bench`): 2 inputs, 10 hidden layers of 512 tanh units and one
+//! output on batches of 256 (f32 and f64), and Glorot & Bengio's scale, 5 hidden layers
+//! of 1,000 tanh units on batches of 10 and of 32 (f32, the `paper_*` benchmarks). A
+//! training step (forward, backward, RMSprop update) against the same matrix products
+//! through faer alone, on one and two threads. The throughput column counts
+//! floating-point operations of the products as items, so "Mitem/s" reads as MFLOP/s.
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -18,15 +19,36 @@ fn main() {
     divan::main();
 }
 
-const BATCH: usize = 256;
-const WIDTH: usize = 512;
-const HIDDEN: usize = 10;
 const INPUTS: usize = 2;
 
-fn architecture() -> Architecture {
-    let mut layers: Vec<LayerSpec> = (0..HIDDEN)
+/// A wide network's shape and batch.
+#[derive(Clone, Copy)]
+struct Wide {
+    batch: usize,
+    width: usize,
+    hidden: usize,
+}
+
+/// 10 x 512 units, batches of 256.
+const DEEP: Wide = Wide {
+    batch: 256,
+    width: 512,
+    hidden: 10,
+};
+
+/// Glorot & Bengio's 5 x 1,000 units on a batch of `batch`.
+const fn paper(batch: usize) -> Wide {
+    Wide {
+        batch,
+        width: 1000,
+        hidden: 5,
+    }
+}
+
+fn architecture(wide: Wide) -> Architecture {
+    let mut layers: Vec<LayerSpec> = (0..wide.hidden)
         .map(|_| LayerSpec {
-            units: WIDTH,
+            units: wide.width,
             activation: Activation::Tanh,
             init: Init::GlorotUniform,
         })
@@ -41,21 +63,21 @@ fn architecture() -> Architecture {
 
 /// (rows, inner, cols) of every product in one step: per layer the forward product,
 /// the kernel gradient, and (except for the first layer) the input gradient.
-fn products(arch: &Architecture) -> Vec<(usize, usize, usize)> {
+fn products(arch: &Architecture, batch: usize) -> Vec<(usize, usize, usize)> {
     let mut shapes = Vec::new();
     for (l, s) in arch.shapes().iter().enumerate() {
-        shapes.push((BATCH, s.fan_in, s.units));
-        shapes.push((s.fan_in, BATCH, s.units));
+        shapes.push((batch, s.fan_in, s.units));
+        shapes.push((s.fan_in, batch, s.units));
         if l > 0 {
-            shapes.push((BATCH, s.units, s.fan_in));
+            shapes.push((batch, s.units, s.fan_in));
         }
     }
     shapes
 }
 
-fn flops(arch: &Architecture) -> ItemsCount {
+fn flops(arch: &Architecture, batch: usize) -> ItemsCount {
     ItemsCount::new(
-        products(arch)
+        products(arch, batch)
             .iter()
             .map(|&(m, k, n)| 2 * m * k * n)
             .sum::<usize>(),
@@ -70,22 +92,23 @@ fn par(threads: usize) -> Par {
     }
 }
 
-fn step<T: Scalar>(bencher: Bencher, threads: usize) {
-    let arch = architecture();
+fn step<T: Scalar>(bencher: Bencher, wide: Wide, threads: usize) {
+    let batch = wide.batch;
+    let arch = architecture(wide);
     let mut params = arch.init_params::<T, _>(&mut ChaCha8Rng::seed_from_u64(0));
     let mut grads = vec![T::ZERO; arch.n_params()];
     let optimizer = Optimizer::RmsProp(RmsProp::default());
     let mut state = optimizer.init_state(arch.n_params());
-    let mut workspace = Workspace::new(&arch, BATCH).with_par(par(threads));
-    let x: Vec<T> = (0..BATCH * INPUTS)
+    let mut workspace = Workspace::new(&arch, batch).with_par(par(threads));
+    let x: Vec<T> = (0..batch * INPUTS)
         .map(|i| T::from_f64((i as f64 * 0.37).sin()))
         .collect();
-    let y: Vec<T> = (0..BATCH).map(|i| T::from_f64((i % 2) as f64)).collect();
-    bencher.counter(flops(&arch)).bench_local(|| {
+    let y: Vec<T> = (0..batch).map(|i| T::from_f64((i % 2) as f64)).collect();
+    bencher.counter(flops(&arch, batch)).bench_local(|| {
         let loss = workspace.forward_backward(
             &arch,
             &params,
-            MatRef::from_column_major_slice(&x, BATCH, INPUTS),
+            MatRef::from_column_major_slice(&x, batch, INPUTS),
             &y,
             &mut grads,
         );
@@ -94,9 +117,9 @@ fn step<T: Scalar>(bencher: Bencher, threads: usize) {
     });
 }
 
-fn matmuls_alone<T: Scalar>(bencher: Bencher, threads: usize) {
-    let arch = architecture();
-    let mut operands: Vec<(Mat<T>, Mat<T>, Mat<T>)> = products(&arch)
+fn matmuls_alone<T: Scalar>(bencher: Bencher, wide: Wide, threads: usize) {
+    let arch = architecture(wide);
+    let mut operands: Vec<(Mat<T>, Mat<T>, Mat<T>)> = products(&arch, wide.batch)
         .into_iter()
         .map(|(m, k, n)| {
             (
@@ -107,7 +130,7 @@ fn matmuls_alone<T: Scalar>(bencher: Bencher, threads: usize) {
         })
         .collect();
     let par = par(threads);
-    bencher.counter(flops(&arch)).bench_local(|| {
+    bencher.counter(flops(&arch, wide.batch)).bench_local(|| {
         for (dst, lhs, rhs) in &mut operands {
             matmul(
                 dst.as_mut(),
@@ -124,23 +147,45 @@ fn matmuls_alone<T: Scalar>(bencher: Bencher, threads: usize) {
 /// One training step of the wide network.
 #[divan::bench(args = [1, 2], sample_count = 20)]
 fn step_f32(bencher: Bencher, threads: usize) {
-    step::<f32>(bencher, threads);
+    step::<f32>(bencher, DEEP, threads);
 }
 
 /// The same step in f64.
 #[divan::bench(args = [1, 2], sample_count = 20)]
 fn step_f64(bencher: Bencher, threads: usize) {
-    step::<f64>(bencher, threads);
+    step::<f64>(bencher, DEEP, threads);
 }
 
 /// Only the step's matrix products, through faer.
 #[divan::bench(args = [1, 2], sample_count = 20)]
 fn matmuls_f32(bencher: Bencher, threads: usize) {
-    matmuls_alone::<f32>(bencher, threads);
+    matmuls_alone::<f32>(bencher, DEEP, threads);
 }
 
 /// The same products in f64.
 #[divan::bench(args = [1, 2], sample_count = 20)]
 fn matmuls_f64(bencher: Bencher, threads: usize) {
-    matmuls_alone::<f64>(bencher, threads);
+    matmuls_alone::<f64>(bencher, DEEP, threads);
+}
+
+/// The paper's scale as `BATCH-THREADS`: batches of 10 and 32, one and two threads.
+const PAPER: [&str; 4] = ["10-1", "10-2", "32-1", "32-2"];
+
+fn paper_args(arg: &str) -> (Wide, usize) {
+    let (batch, threads) = arg.split_once('-').unwrap();
+    (paper(batch.parse().unwrap()), threads.parse().unwrap())
+}
+
+/// One training step of 5 x 1,000 tanh units, f32.
+#[divan::bench(args = PAPER, sample_count = 20)]
+fn paper_step_f32(bencher: Bencher, arg: &str) {
+    let (wide, threads) = paper_args(arg);
+    step::<f32>(bencher, wide, threads);
+}
+
+/// Only that step's matrix products, through faer.
+#[divan::bench(args = PAPER, sample_count = 20)]
+fn paper_matmuls_f32(bencher: Bencher, arg: &str) {
+    let (wide, threads) = paper_args(arg);
+    matmuls_alone::<f32>(bencher, wide, threads);
 }

@@ -243,7 +243,7 @@ impl<T: Scalar> LaneWorkspace<T> {
         let n = self.rows * arch.outputs();
         assert_eq!(y.len(), n * LANES, "lanes loss: targets");
         assert!(
-            sums.count % PARTIALS == 0,
+            sums.count.is_multiple_of(PARTIALS),
             "lanes loss: a block must follow a multiple of {PARTIALS} outputs"
         );
         Arch::new().dispatch(LossSums {
@@ -626,8 +626,16 @@ mod tests {
                         let value = ws.loss(&arch, &y[r]);
                         let loss = ws.backward(&arch, &params[r], xr, &y[r], &mut grads);
                         let what = format!("{activation} {loss:?} rows {rows} lane {r}");
-                        assert_eq!(lane_values[r].to_f64(), value.to_f64(), "{what}: value");
-                        assert_eq!(lane_losses[r].to_f64(), loss.to_f64(), "{what}: loss");
+                        assert_eq!(
+                            lane_values[r].to_f64().to_bits(),
+                            value.to_f64().to_bits(),
+                            "{what}: value"
+                        );
+                        assert_eq!(
+                            lane_losses[r].to_f64().to_bits(),
+                            loss.to_f64().to_bits(),
+                            "{what}: loss"
+                        );
                         let mut got = vec![T::ZERO; grads.len()];
                         lane_of(&lane_grads, r, &mut got);
                         let bits =
@@ -732,12 +740,12 @@ mod tests {
 
     #[test]
     fn interleaving_round_trips_and_pads_with_the_first_lane() {
-        let a = [1.0, 2.0, 3.0];
-        let b = [4.0, 5.0, 6.0];
-        let mut out = [0.0; 3 * LANES];
+        let a = [1_u32, 2, 3];
+        let b = [4_u32, 5, 6];
+        let mut out = [0; 3 * LANES];
         interleave(&[&a, &b], &mut out);
-        assert_eq!(&out[..LANES], &[1.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
-        let mut back = [0.0; 3];
+        assert_eq!(&out[..LANES], &[1, 4, 1, 1, 1, 1, 1, 1]);
+        let mut back = [0; 3];
         lane_of(&out, 1, &mut back);
         assert_eq!(back, b);
         lane_of(&out, 7, &mut back);

@@ -243,8 +243,8 @@ impl<'a, T: Recorded> Group<'a, T> {
             for start in (0..train_n).step_by(self.batch) {
                 let rows = self.batch.min(train_n - start);
                 let losses = self.gradients_on(start, rows);
-                for r in 0..self.lanes.len() {
-                    if self.lanes[r].live && !losses[r].is_finite() {
+                for (r, loss) in losses.iter().enumerate().take(self.lanes.len()) {
+                    if self.lanes[r].live && !loss.is_finite() {
                         self.stop(r, step);
                     }
                 }
@@ -258,18 +258,14 @@ impl<'a, T: Recorded> Group<'a, T> {
                 self.optimizer
                     .step(&mut self.state, &mut self.params, &self.grads);
                 if records {
-                    for r in 0..self.lanes.len() {
-                        if !self.lanes[r].live {
-                            continue;
+                    let lanes = self.lanes.iter_mut().zip(sinks.iter_mut());
+                    for (r, (lane, sink)) in lanes.enumerate() {
+                        if lane.live {
+                            lane_of(&self.params, r, &mut self.lane_params);
+                            let params = &self.lane_params;
+                            lane.recorder
+                                .record_update(&self.arch, params, epoch, step, sink);
                         }
-                        lane_of(&self.params, r, &mut self.lane_params);
-                        self.lanes[r].recorder.record_update(
-                            &self.arch,
-                            &self.lane_params,
-                            epoch,
-                            step,
-                            &mut sinks[r],
-                        );
                     }
                 }
                 step += 1;
@@ -297,8 +293,7 @@ impl<'a, T: Recorded> Group<'a, T> {
             }
             self.record(self.spec.epochs, step, sinks, false);
         }
-        for r in 0..self.lanes.len() {
-            let lane = &self.lanes[r];
+        for (r, (lane, sink)) in self.lanes.iter().zip(sinks.iter_mut()).enumerate() {
             if !lane.diverged && draws_boundary(lane.spec, &lane.train) {
                 lane_of(&self.params, r, &mut self.lane_params);
                 boundary(
@@ -308,7 +303,7 @@ impl<'a, T: Recorded> Group<'a, T> {
                     &lane.train,
                     &mut self.single_eval,
                     &mut self.single_eval_x,
-                    &mut sinks[r],
+                    sink,
                 );
             }
         }
@@ -316,7 +311,7 @@ impl<'a, T: Recorded> Group<'a, T> {
         let lanes = std::mem::take(&mut self.lanes);
         lanes
             .into_iter()
-            .map(|lane| self.outcome(lane, wall))
+            .map(|lane| self.outcome(&lane, wall))
             .collect()
     }
 
@@ -367,14 +362,13 @@ impl<'a, T: Recorded> Group<'a, T> {
     /// Records every live lane's state before its step (and keeps its parameters to
     /// measure the step's update, when `before_step`).
     fn record<S: Sink>(&mut self, epoch: u32, step: u64, sinks: &mut [S], before_step: bool) {
-        for r in 0..self.lanes.len() {
-            if !self.lanes[r].live {
+        for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
+            if !lane.live {
                 continue;
             }
             self.single.load_lane(&self.work, r);
             lane_of(&self.params, r, &mut self.lane_params);
             lane_of(&self.grads, r, &mut self.lane_grads);
-            let lane = &mut self.lanes[r];
             lane.recorder.record(
                 &self.arch,
                 &self.lane_params,
@@ -382,7 +376,7 @@ impl<'a, T: Recorded> Group<'a, T> {
                 &self.single,
                 epoch,
                 step,
-                &mut sinks[r],
+                sink,
             );
             if before_step {
                 lane.recorder.save_before(&self.lane_params);
@@ -394,10 +388,10 @@ impl<'a, T: Recorded> Group<'a, T> {
     fn metrics<S: Sink>(&mut self, epoch: u32, step: u64, sinks: &mut [S]) {
         let train = self.evaluate(false);
         let test = (self.lanes[0].test.n > 0).then(|| self.evaluate(true));
-        for (r, lane) in self.lanes.iter_mut().enumerate() {
+        for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
             if lane.live {
                 let metrics = (train[r], test.map(|t| t[r]));
-                lane.last_metrics = Some(send_metrics(epoch, step, metrics, &mut sinks[r]));
+                lane.last_metrics = Some(send_metrics(epoch, step, metrics, sink));
             }
         }
     }
@@ -449,7 +443,7 @@ impl<'a, T: Recorded> Group<'a, T> {
 
     /// A lane's outcome; a run that diverged midway is evaluated at its last
     /// parameters, as alone.
-    fn outcome(&mut self, lane: Lane<'a, T>, wall: Duration) -> RunOutcome {
+    fn outcome(&mut self, lane: &Lane<'a, T>, wall: Duration) -> RunOutcome {
         let ((final_loss, final_accuracy), final_test) = match lane.last_metrics {
             Some(m) => m,
             None => {
