@@ -112,7 +112,7 @@ fn step<T: Scalar>(bencher: Bencher, wide: Wide, threads: usize) {
             &y,
             &mut grads,
         );
-        optimizer.step(&mut state, &mut params, &grads);
+        optimizer.step_par(&mut state, &mut params, &grads, par(threads));
         loss
     });
 }

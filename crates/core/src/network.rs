@@ -233,6 +233,11 @@ impl<T: Scalar> Workspace<T> {
         self
     }
 
+    /// The parallelism of the products and of wide layers' elementwise passes.
+    pub fn par(&self) -> Par {
+        self.par
+    }
+
     /// The largest batch these buffers hold.
     pub fn max_batch(&self) -> usize {
         self.max_batch

@@ -1,3 +1,5 @@
+use faer::Par;
+
 use crate::{CoreError, Scalar};
 
 /// Gradient descent, with optional momentum and Nesterov momentum, as Keras' `SGD`.
@@ -227,14 +229,119 @@ impl Optimizer {
     /// made for another network or another optimizer).
     #[track_caller]
     pub fn step<T: Scalar>(&self, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+        self.step_par(state, params, grads, Par::Seq);
+    }
+
+    /// [`Optimizer::step`] with the parameters split into contiguous chunks updated on
+    /// `par`'s threads when there are enough of them to pay for it (a wide network's
+    /// millions). Every update is elementwise, so the result is the same bits.
+    ///
+    /// # Panics
+    /// As [`Optimizer::step`].
+    #[track_caller]
+    pub fn step_par<T: Scalar>(
+        &self,
+        state: &mut OptimizerState<T>,
+        params: &mut [T],
+        grads: &[T],
+        par: Par,
+    ) {
         let n = params.len();
         assert_eq!(grads.len(), n, "optimizer step: gradient length");
         state.iterations += 1;
-        match *self {
-            Self::Sgd(o) => sgd_step(o, state, params, grads),
-            Self::RmsProp(o) => rmsprop_step(o, state, params, grads),
-            Self::Adam(o) => adam_step(o, state, params, grads),
+        let iterations = state.iterations;
+        let slots = Slots {
+            momentum: &mut state.momentum,
+            velocity: &mut state.velocity,
+            average_gradient: &mut state.average_gradient,
+        };
+        let threads = match par {
+            Par::Rayon(threads) if n >= PARALLEL_UPDATE => threads.get(),
+            _ => 1,
+        };
+        if threads <= 1 {
+            let mut slots = slots;
+            self.update(iterations, &mut slots, params, grads);
+            return;
         }
+        self.update_split(iterations, slots, params, grads, n.div_ceil(threads));
+    }
+
+    /// Updates halves of the parameters on two threads (`rayon::join`, which allocates
+    /// nothing) until the pieces are at most `chunk` long.
+    fn update_split<T: Scalar>(
+        &self,
+        iterations: u64,
+        slots: Slots<'_, T>,
+        params: &mut [T],
+        grads: &[T],
+        chunk: usize,
+    ) {
+        if params.len() <= chunk {
+            let mut slots = slots;
+            self.update(iterations, &mut slots, params, grads);
+            return;
+        }
+        let mid = params.len().div_ceil(2);
+        let (p0, p1) = params.split_at_mut(mid);
+        let (g0, g1) = grads.split_at(mid);
+        let (s0, s1) = slots.split_at(mid);
+        rayon::join(
+            || self.update_split(iterations, s0, p0, g0, chunk),
+            || self.update_split(iterations, s1, p1, g1, chunk),
+        );
+    }
+
+    fn update<T: Scalar>(
+        &self,
+        iterations: u64,
+        slots: &mut Slots<'_, T>,
+        params: &mut [T],
+        grads: &[T],
+    ) {
+        match *self {
+            Self::Sgd(o) => sgd_step(o, slots, params, grads),
+            Self::RmsProp(o) => rmsprop_step(o, slots, params, grads),
+            Self::Adam(o) => adam_step(o, iterations, slots, params, grads),
+        }
+    }
+}
+
+/// Below this many parameters an update stays on one thread.
+const PARALLEL_UPDATE: usize = 1 << 16;
+
+/// The optimizer's slots for a stretch of the parameters (each empty if unused).
+struct Slots<'a, T> {
+    momentum: &'a mut [T],
+    velocity: &'a mut [T],
+    average_gradient: &'a mut [T],
+}
+
+impl<'a, T> Slots<'a, T> {
+    /// The first `n` values of every used slot, and the rest.
+    fn split_at(self, n: usize) -> (Self, Self) {
+        fn cut<T>(slot: &mut [T], n: usize) -> (&mut [T], &mut [T]) {
+            if slot.is_empty() {
+                (&mut [], &mut [])
+            } else {
+                slot.split_at_mut(n)
+            }
+        }
+        let (m0, m1) = cut(self.momentum, n);
+        let (v0, v1) = cut(self.velocity, n);
+        let (a0, a1) = cut(self.average_gradient, n);
+        (
+            Slots {
+                momentum: m0,
+                velocity: v0,
+                average_gradient: a0,
+            },
+            Slots {
+                momentum: m1,
+                velocity: v1,
+                average_gradient: a1,
+            },
+        )
     }
 }
 
@@ -247,7 +354,7 @@ fn slot_len_check<T>(slot: &[T], n: usize, name: &str) {
     );
 }
 
-fn sgd_step<T: Scalar>(o: Sgd, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+fn sgd_step<T: Scalar>(o: Sgd, state: &mut Slots<'_, T>, params: &mut [T], grads: &[T]) {
     let lr = T::from_f64(o.learning_rate);
     if o.momentum == 0.0 {
         for (w, &g) in params.iter_mut().zip(grads) {
@@ -255,9 +362,9 @@ fn sgd_step<T: Scalar>(o: Sgd, state: &mut OptimizerState<T>, params: &mut [T], 
         }
         return;
     }
-    slot_len_check(&state.momentum, params.len(), "momentum");
+    slot_len_check(state.momentum, params.len(), "momentum");
     let mu = T::from_f64(o.momentum);
-    let iter = params.iter_mut().zip(grads).zip(&mut state.momentum);
+    let iter = params.iter_mut().zip(grads).zip(state.momentum.iter_mut());
     if o.nesterov {
         for ((w, &g), m) in iter {
             *m = mu * *m - lr * g;
@@ -271,14 +378,9 @@ fn sgd_step<T: Scalar>(o: Sgd, state: &mut OptimizerState<T>, params: &mut [T], 
     }
 }
 
-fn rmsprop_step<T: Scalar>(
-    o: RmsProp,
-    state: &mut OptimizerState<T>,
-    params: &mut [T],
-    grads: &[T],
-) {
+fn rmsprop_step<T: Scalar>(o: RmsProp, state: &mut Slots<'_, T>, params: &mut [T], grads: &[T]) {
     let n = params.len();
-    slot_len_check(&state.velocity, n, "velocity");
+    slot_len_check(state.velocity, n, "velocity");
     let lr = T::from_f64(o.learning_rate);
     let rho = T::from_f64(o.rho);
     let one_minus_rho = T::from_f64(1.0 - o.rho);
@@ -286,17 +388,17 @@ fn rmsprop_step<T: Scalar>(
     let has_momentum = o.momentum != 0.0;
     let eps_outside = o.variant == RmsPropVariant::Keras2 && !has_momentum;
     if has_momentum {
-        slot_len_check(&state.momentum, n, "momentum");
+        slot_len_check(state.momentum, n, "momentum");
     }
     if o.centered {
-        slot_len_check(&state.average_gradient, n, "average_gradient");
+        slot_len_check(state.average_gradient, n, "average_gradient");
     }
     if !has_momentum && !o.centered {
         // The configuration of every tutorial run, as one straight loop.
         pulp::Arch::new().dispatch(PlainRmsProp {
             params,
             grads,
-            velocity: &mut state.velocity,
+            velocity: &mut *state.velocity,
             lr,
             rho,
             one_minus_rho,
@@ -375,12 +477,18 @@ impl<T: Scalar> pulp::WithSimd for PlainRmsProp<'_, T> {
     }
 }
 
-fn adam_step<T: Scalar>(o: Adam, state: &mut OptimizerState<T>, params: &mut [T], grads: &[T]) {
+fn adam_step<T: Scalar>(
+    o: Adam,
+    iterations: u64,
+    state: &mut Slots<'_, T>,
+    params: &mut [T],
+    grads: &[T],
+) {
     let n = params.len();
-    slot_len_check(&state.momentum, n, "momentum");
-    slot_len_check(&state.velocity, n, "velocity");
+    slot_len_check(state.momentum, n, "momentum");
+    slot_len_check(state.velocity, n, "velocity");
     // Keras folds both bias corrections into the step size.
-    let t = state.iterations as f64;
+    let t = iterations as f64;
     let alpha = o.learning_rate * (1.0 - o.beta_2.powf(t)).sqrt() / (1.0 - o.beta_1.powf(t));
     let alpha = T::from_f64(alpha);
     let one_minus_b1 = T::from_f64(1.0 - o.beta_1);
@@ -397,6 +505,51 @@ fn adam_step<T: Scalar>(o: Adam, state: &mut OptimizerState<T>, params: &mut [T]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_split_across_threads_is_the_same_bits() {
+        let n = 3 * PARALLEL_UPDATE + 17;
+        let params: Vec<f32> = (0..n).map(|i| ((i % 101) as f32 - 50.0) / 7.0).collect();
+        let grads: Vec<f32> = (0..n).map(|i| ((i % 37) as f32 - 18.0) / 11.0).collect();
+        let optimizers = [
+            Optimizer::Sgd(Sgd {
+                learning_rate: 0.1,
+                momentum: 0.9,
+                nesterov: true,
+            }),
+            Optimizer::RmsProp(RmsProp::default()),
+            Optimizer::RmsProp(RmsProp {
+                momentum: 0.5,
+                centered: true,
+                ..RmsProp::default()
+            }),
+            Optimizer::Adam(Adam::default()),
+        ];
+        for optimizer in optimizers {
+            let (mut one, mut two) = (params.clone(), params.clone());
+            let (mut s1, mut s2) = (optimizer.init_state(n), optimizer.init_state(n));
+            let threads = Par::rayon(2);
+            for _ in 0..3 {
+                optimizer.step(&mut s1, &mut one, &grads);
+                optimizer.step_par(&mut s2, &mut two, &grads, threads);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&one), bits(&two), "{}", optimizer.name());
+            assert_eq!(s1.iterations, s2.iterations);
+            assert_eq!(
+                bits(&s1.velocity),
+                bits(&s2.velocity),
+                "{}",
+                optimizer.name()
+            );
+            assert_eq!(
+                bits(&s1.momentum),
+                bits(&s2.momentum),
+                "{}",
+                optimizer.name()
+            );
+        }
+    }
 
     /// Runs `steps` steps of minimizing `w^2 / 2` (gradient `w`) from `w0`.
     fn quadratic(opt: Optimizer, w0: f64, steps: usize) -> Vec<f64> {

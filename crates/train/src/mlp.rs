@@ -71,8 +71,9 @@ impl<T: Scalar> Mlp<T> {
 
     /// Applies the last computed gradients with the optimizer.
     pub fn apply_gradients(&mut self) {
+        let par = self.workspace.par();
         self.optimizer
-            .step(&mut self.state, &mut self.params, &self.grads);
+            .step_par(&mut self.state, &mut self.params, &self.grads, par);
     }
 
     /// Whether every parameter is finite.
