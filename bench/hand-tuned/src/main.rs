@@ -149,7 +149,10 @@ impl Net {
             }
         }
         // Binary cross-entropy on the sigmoid output: dL/dz = (a - y) / B.
-        for (d, (&a, &y)) in self.d[LAYERS - 1][0][..R].iter_mut().zip(self.a[LAYERS][0].iter().zip(y)) {
+        for (d, (&a, &y)) in self.d[LAYERS - 1][0][..R]
+            .iter_mut()
+            .zip(self.a[LAYERS][0].iter().zip(y))
+        {
             *d = (a - y) / R as f32;
         }
         for l in (0..LAYERS).rev() {
@@ -198,7 +201,10 @@ impl Net {
         let mut sum = 0.0;
         for l in 0..LAYERS {
             for t in [&self.w[l], &self.gw[l]] {
-                let values = || (0..WIDTH[l]).flat_map(move |p| (0..WIDTH[l + 1]).map(move |j| f64::from(t[p][j])));
+                let values = || {
+                    (0..WIDTH[l])
+                        .flat_map(move |p| (0..WIDTH[l + 1]).map(move |j| f64::from(t[p][j])))
+                };
                 let n = (WIDTH[l] * WIDTH[l + 1]) as f64;
                 let mean = values().sum::<f64>() / n;
                 let var = values().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -239,7 +245,10 @@ fn run(seed: u64) -> f64 {
 }
 
 fn main() {
-    let runs: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
+    let runs: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(40);
     let started = Instant::now();
     let checksum: f64 = (0..runs).map(run).sum();
     let per_run = started.elapsed().as_secs_f64() * 1e3 / runs as f64;
