@@ -73,7 +73,6 @@ impl Loss {
         self.sum(z, a, y) * inv_n
     }
 
-    /// The summed (not averaged) loss over a batch.
     /// `d[i]`, the gradient of the mean loss at the output's pre-activation `z[i]`,
     /// with `inv_n` one over the number of outputs averaged: elementwise, so that
     /// networks computed in lanes share it.
@@ -113,13 +112,15 @@ impl Loss {
         }
     }
 
+    /// The summed (not averaged) loss over a batch.
     fn sum<T: Scalar>(self, z: &[T], a: &[T], y: &[T]) -> T {
+        // Each loss reads only one of `z` and `a`, passed in both places; the loss is a
+        // constant in each arm, so the loop body is a straight line.
         match self {
-            Self::BinaryCrossEntropy => lane_sum(z, y, bce_from_logit),
-            Self::MeanSquaredError => lane_sum(a, y, |a, y| {
-                let e = a - y;
-                e * e
-            }),
+            Self::BinaryCrossEntropy => {
+                lane_sum(z, y, |z, y| Self::BinaryCrossEntropy.term(z, z, y))
+            }
+            Self::MeanSquaredError => lane_sum(a, y, |a, y| Self::MeanSquaredError.term(a, a, y)),
         }
     }
 }

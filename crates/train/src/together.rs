@@ -102,13 +102,21 @@ struct Lane<'a, T> {
     order: Vec<usize>,
     shuffle: ChaCha8Rng,
     recorder: Recorder<T>,
-    /// Whether the run still trains (it has not diverged).
-    live: bool,
+    /// Whether the loss or a parameter became non-finite (while training, or in the
+    /// final record).
     diverged: bool,
     last_metrics: Option<Metrics>,
     steps: u64,
-    /// The parameters when the run diverged, which its final metrics evaluate.
+    /// The parameters at which the run stopped training because it diverged, which its
+    /// final metrics evaluate; `None` while it trains.
     frozen: Option<Vec<T>>,
+}
+
+impl<T> Lane<'_, T> {
+    /// Whether the run still trains.
+    fn live(&self) -> bool {
+        self.frozen.is_none()
+    }
 }
 
 /// Up to [`LANES`] runs of one architecture and schedule, trained in lockstep.
@@ -148,12 +156,8 @@ struct Group<'a, T> {
 const EVAL_BLOCK: usize = 64;
 
 /// `values(lane)` of every lane, interleaved.
-fn interleaved<T: Copy + Default, F>(lanes: usize, values: F) -> Vec<T>
-where
-    F: Fn(usize) -> Vec<T>,
-{
-    let owned: Vec<Vec<T>> = (0..lanes).map(values).collect();
-    let refs: Vec<&[T]> = owned.iter().map(Vec::as_slice).collect();
+fn interleaved<'v, T: Copy + Default + 'v>(lanes: impl Iterator<Item = &'v [T]>) -> Vec<T> {
+    let refs: Vec<&[T]> = lanes.collect();
     let mut out = vec![T::default(); refs[0].len() * LANES];
     interleave(&refs, &mut out);
     out
@@ -174,7 +178,6 @@ impl<'a, T: Recorded> Group<'a, T> {
                     test: Rows::new(&data.test),
                     train,
                     spec,
-                    live: true,
                     diverged: false,
                     last_metrics: None,
                     steps: 0,
@@ -182,7 +185,6 @@ impl<'a, T: Recorded> Group<'a, T> {
                 }
             })
             .collect();
-        let n = lanes.len();
         let (train_n, test_n, d) = (lanes[0].train.n, lanes[0].test.n, lanes[0].train.d);
         let batch = batch_rows(spec, train_n);
         let eval_rows = train_n.max(test_n).clamp(1, EVAL_CHUNK);
@@ -192,13 +194,15 @@ impl<'a, T: Recorded> Group<'a, T> {
         } else {
             eval_rows
         };
-        let params = interleaved(n, |r| {
-            arch.init_params(&mut stream(specs[r].seed, STREAM_INIT))
-        });
-        let train_x = interleaved(n, |r| lanes[r].train.x.clone());
-        let train_y = interleaved(n, |r| lanes[r].train.y.clone());
-        let test_x = interleaved(n, |r| lanes[r].test.x.clone());
-        let test_y = interleaved(n, |r| lanes[r].test.y.clone());
+        let initial: Vec<Vec<T>> = specs
+            .iter()
+            .map(|spec| arch.init_params(&mut stream(spec.seed, STREAM_INIT)))
+            .collect();
+        let params = interleaved(initial.iter().map(Vec::as_slice));
+        let train_x = interleaved(lanes.iter().map(|l| l.train.x.as_slice()));
+        let train_y = interleaved(lanes.iter().map(|l| l.train.y.as_slice()));
+        let test_x = interleaved(lanes.iter().map(|l| l.test.x.as_slice()));
+        let test_y = interleaved(lanes.iter().map(|l| l.test.y.as_slice()));
         Self {
             optimizer: spec.optimizer,
             state: spec.optimizer.init_state(arch.n_params() * LANES),
@@ -237,18 +241,18 @@ impl<'a, T: Recorded> Group<'a, T> {
         self.metrics(0, 0, sinks);
         let mut step: u64 = 0;
         'epochs: for epoch in 0..self.spec.epochs {
-            for lane in self.lanes.iter_mut().filter(|l| l.live) {
+            for lane in self.lanes.iter_mut().filter(|l| l.live()) {
                 reshuffle(&mut lane.order, &mut lane.shuffle);
             }
             for start in (0..train_n).step_by(self.batch) {
                 let rows = self.batch.min(train_n - start);
                 let losses = self.gradients_on(start, rows);
                 for (r, loss) in losses.iter().enumerate().take(self.lanes.len()) {
-                    if self.lanes[r].live && !loss.is_finite() {
+                    if self.lanes[r].live() && !loss.is_finite() {
                         self.stop(r, step);
                     }
                 }
-                if self.lanes.iter().all(|l| !l.live) {
+                if self.lanes.iter().all(|l| !l.live()) {
                     break 'epochs;
                 }
                 let records = self.spec.record.records(step, self.steps_per_epoch);
@@ -260,7 +264,7 @@ impl<'a, T: Recorded> Group<'a, T> {
                 if records {
                     let lanes = self.lanes.iter_mut().zip(sinks.iter_mut());
                     for (r, (lane, sink)) in lanes.enumerate() {
-                        if lane.live {
+                        if lane.live() {
                             lane_of(&self.params, r, &mut self.lane_params);
                             let params = &self.lane_params;
                             lane.recorder
@@ -271,25 +275,25 @@ impl<'a, T: Recorded> Group<'a, T> {
                 step += 1;
             }
             for r in 0..self.lanes.len() {
-                if self.lanes[r].live && !self.lane_finite(r) {
+                if self.lanes[r].live() && !self.lane_finite(r) {
                     self.stop(r, step);
                 }
             }
-            if self.lanes.iter().all(|l| !l.live) {
+            if self.lanes.iter().all(|l| !l.live()) {
                 break;
             }
             self.metrics(epoch + 1, step, sinks);
         }
-        if self.lanes.iter().any(|l| l.live) {
+        if self.lanes.iter().any(|l| l.live()) {
             // The final record: the trained parameters, with the gradient of the
             // minibatch that would open the next epoch (not applied).
-            for lane in self.lanes.iter_mut().filter(|l| l.live) {
+            for lane in self.lanes.iter_mut().filter(|l| l.live()) {
                 lane.steps = step;
                 reshuffle(&mut lane.order, &mut lane.shuffle);
             }
             let losses = self.gradients_on(0, self.batch.min(train_n));
             for (lane, loss) in self.lanes.iter_mut().zip(losses) {
-                lane.diverged |= lane.live && !loss.is_finite();
+                lane.diverged |= lane.live() && !loss.is_finite();
             }
             self.record(self.spec.epochs, step, sinks, false);
         }
@@ -320,9 +324,7 @@ impl<'a, T: Recorded> Group<'a, T> {
         let mut frozen = vec![T::ZERO; self.arch.n_params()];
         lane_of(&self.params, r, &mut frozen);
         let lane = &mut self.lanes[r];
-        lane.live = false;
         lane.diverged = true;
-        lane.last_metrics = None;
         lane.steps = step;
         lane.frozen = Some(frozen);
     }
@@ -363,7 +365,7 @@ impl<'a, T: Recorded> Group<'a, T> {
     /// measure the step's update, when `before_step`).
     fn record<S: Sink>(&mut self, epoch: u32, step: u64, sinks: &mut [S], before_step: bool) {
         for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
-            if !lane.live {
+            if !lane.live() {
                 continue;
             }
             self.single.load_lane(&self.work, r);
@@ -389,7 +391,7 @@ impl<'a, T: Recorded> Group<'a, T> {
         let train = self.evaluate(false);
         let test = (self.lanes[0].test.n > 0).then(|| self.evaluate(true));
         for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
-            if lane.live {
+            if lane.live() {
                 let metrics = (train[r], test.map(|t| t[r]));
                 lane.last_metrics = Some(send_metrics(epoch, step, metrics, sink));
             }
@@ -441,13 +443,14 @@ impl<'a, T: Recorded> Group<'a, T> {
         std::array::from_fn(|r| (loss_sum[r] / n, correct[r] as f64 / n))
     }
 
-    /// A lane's outcome; a run that diverged midway is evaluated at its last
-    /// parameters, as alone.
+    /// A lane's outcome: its latest metrics, or, for a run that stopped because it
+    /// diverged, its parameters then evaluated as alone.
     fn outcome(&mut self, lane: &Lane<'a, T>, wall: Duration) -> RunOutcome {
-        let ((final_loss, final_accuracy), final_test) = match lane.last_metrics {
-            Some(m) => m,
-            None => {
-                let params = lane.frozen.as_deref().unwrap_or(&self.lane_params);
+        let ((final_loss, final_accuracy), final_test) = match &lane.frozen {
+            None => lane
+                .last_metrics
+                .expect("every lane is evaluated before its first step"),
+            Some(params) => {
                 let mut split = |rows: &Rows<T>| {
                     evaluate(
                         &self.arch,
