@@ -14,13 +14,21 @@ pub enum AnalysisError {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// polars could not write or parse the file (truncated, not Parquet, ...).
+    /// polars could not parse the file (truncated, not Parquet, ...).
     #[error("{}: not a readable Parquet table: {message}", path.display())]
     Parquet {
         /// The file.
         path: PathBuf,
         /// What polars said.
         message: String,
+    },
+    /// polars could not write the file (a full disk, a file-size limit, ...).
+    #[error("{}: cannot write the table: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why, as the operating system said it when it did.
+        reason: String,
     },
     /// A table lacks a column of the schema.
     #[error("{}: missing column `{column}`", path.display())]

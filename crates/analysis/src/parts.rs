@@ -119,6 +119,22 @@ fn parquet_error(path: &Path) -> impl Fn(PolarsError) -> AnalysisError + '_ {
     }
 }
 
+fn write_error(path: &Path) -> impl Fn(PolarsError) -> AnalysisError + '_ {
+    move |e| {
+        // polars wraps the system's reason in its own words; the reason is what a
+        // user can act on.
+        let message = e.to_string();
+        let reason = message
+            .rsplit_once("IO error: ")
+            .map_or(message.as_str(), |(_, reason)| reason)
+            .to_owned();
+        AnalysisError::Write {
+            path: path.to_owned(),
+            reason,
+        }
+    }
+}
+
 /// Writes `frame` to `path` through a hidden temporary file beside it, synced before it
 /// is renamed into place.
 fn write_frame_atomically(
@@ -136,7 +152,7 @@ fn write_frame_atomically(
         ParquetWriter::new(&mut writer)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(frame)
-            .map_err(parquet_error(path))?;
+            .map_err(write_error(path))?;
         let file = writer.into_inner().map_err(|e| AnalysisError::Io {
             path: temp.clone(),
             source: e.into_error(),
@@ -184,12 +200,24 @@ pub fn write_part_tagged(
     runs: &[RunResult],
     tag: &WriterTag,
 ) -> Result<(), AnalysisError> {
-    write_rows(dir, name, &history_rows(runs), tag)?;
-    write_rows(dir, name, &metric_rows(runs), tag)?;
-    write_rows(dir, name, &histogram_rows(runs), tag)?;
-    write_rows(dir, name, &point_rows(runs), tag)?;
-    write_rows(dir, name, &boundary_rows(runs), tag)?;
-    write_rows(dir, name, &run_rows(runs), tag)
+    let written = (|| {
+        write_rows(dir, name, &history_rows(runs), tag)?;
+        write_rows(dir, name, &metric_rows(runs), tag)?;
+        write_rows(dir, name, &histogram_rows(runs), tag)?;
+        write_rows(dir, name, &point_rows(runs), tag)?;
+        write_rows(dir, name, &boundary_rows(runs), tag)?;
+        write_rows(dir, name, &run_rows(runs), tag)
+    })();
+    // Without its `runs` part a part is not read, but a reader globbing one table's
+    // folder (DuckDB's `history/*.parquet`) would still see the tables already renamed
+    // into place: take them back, unless another writer committed this very part
+    // meanwhile (two processes training the same runs write identical names).
+    if written.is_err() && !dir.join(RunRow::NAME).join(name.as_str()).exists() {
+        for table in TABLE_NAMES {
+            let _ = fs::remove_file(dir.join(table).join(name.as_str()));
+        }
+    }
+    written
 }
 
 /// The committed parts of an experiment: the `*.parquet` files of its `runs/` folder,

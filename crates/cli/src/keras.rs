@@ -161,7 +161,7 @@ fn quantity(name: &str) -> Option<Quantity> {
 /// the configuration it names.
 fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
     let at = |message: String| format!("{}: {message}", file.display());
-    let experiment = config::parse(file, &run.config_toml)
+    let experiment = config::parse(file, &run.config_toml, config::Limits::NONE)
         .map_err(|e| at(format!("its `config_toml` is refused: {e}")))?;
     let [planned] = experiment.runs.as_slice() else {
         return Err(at(

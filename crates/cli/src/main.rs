@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vanishing::config::Experiment;
+use vanishing::config::{Experiment, MAX_RUNS, format_count};
 use vanishing::keras;
 use vanishing::runner::{self, BadInput, RunOptions};
 use vanishing::sweep::{self, Shard};
@@ -227,6 +227,25 @@ fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>
     let experiments = runner::load_all(&runner::collect_files(paths)?)?;
     Ok(match seeds {
         Some(n) => {
+            // Checked before any seed list exists, as the files' own sweeps are.
+            for e in &experiments {
+                let runs = u64::try_from(e.configurations()).map_or(u64::MAX, |c| c.saturating_mul(n));
+                if runs > MAX_RUNS as u64 {
+                    return Err(runner::bad_path(
+                        &PathBuf::from(format!("--seeds {n}")),
+                        &format!(
+                            "{} would define {} runs ({} configurations x {} seeds); an \
+                             experiment may define at most {}",
+                            e.file.display(),
+                            format_count(runs.into()),
+                            format_count(e.configurations() as u128),
+                            format_count(n.into()),
+                            format_count(MAX_RUNS as u128),
+                        ),
+                    )
+                    .into());
+                }
+            }
             let seeds: Vec<u64> = (0..n).collect();
             experiments
                 .into_iter()
@@ -249,10 +268,8 @@ fn run(
     if jobs == Some(0) {
         return Err(runner::bad_path(&PathBuf::from("--jobs"), "must be at least 1").into());
     }
-    if out.exists() && !out.is_dir() {
-        return Err(runner::bad_path(&out, "the output must be a folder").into());
-    }
     let experiments = load(paths, seeds)?;
+    runner::prepare_output(&out, &experiments)?;
     let options = RunOptions {
         out,
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),

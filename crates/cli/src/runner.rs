@@ -79,8 +79,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
 /// # Errors
 /// [`BadInput`] listing every refused file.
 pub fn load_all(files: &[PathBuf]) -> Result<Vec<Experiment>, BadInput> {
+    let limits = config::Limits::of_this_machine();
     let results: Vec<Result<Experiment, ConfigError>> =
-        files.iter().map(|f| config::load(f)).collect();
+        files.iter().map(|f| config::load(f, limits)).collect();
     let mut problems: Vec<String> = results
         .iter()
         .filter_map(|r| r.as_ref().err().map(ToString::to_string))
@@ -240,6 +241,9 @@ pub fn run_all(
     let batches = sweep::batches(experiments, &plans);
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
     let skipped: usize = plans.iter().map(sweep::ExperimentPlan::skipped).sum();
+    if let Some(line) = announce_size(experiments, &plans, options.jobs) {
+        eprintln!("{line}");
+    }
     let bar = progress_bar(options, pending, skipped);
     let tag = WriterTag::new(&host_name());
     let trained = workers::train_batches(
@@ -277,6 +281,33 @@ pub fn run_all(
         });
     }
     Ok((reports, started.elapsed()))
+}
+
+/// A sweep larger than this many runs to train, or expected to take longer than
+/// [`LARGE_SWEEP_SECONDS`], is announced with its size and a rough time before it starts.
+const LARGE_SWEEP_RUNS: usize = 10_000;
+
+/// See [`LARGE_SWEEP_RUNS`].
+const LARGE_SWEEP_SECONDS: f64 = 60.0;
+
+/// The line announcing a large sweep: how many runs will train, on how many threads, and
+/// about how long that takes ([`RunSpec::estimated_seconds`]); `None` for a small one.
+fn announce_size(experiments: &[Experiment], plans: &[sweep::ExperimentPlan], jobs: usize) -> Option<String> {
+    let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
+    let seconds: f64 = experiments
+        .iter()
+        .zip(plans)
+        .flat_map(|(e, p)| p.pending.iter().map(|&i| e.runs[i].spec.estimated_seconds()))
+        .sum::<f64>()
+        / jobs.max(1) as f64;
+    if pending <= LARGE_SWEEP_RUNS && seconds <= LARGE_SWEEP_SECONDS {
+        return None;
+    }
+    Some(format!(
+        "training {} runs on {jobs} threads: about {} by a rough estimate from their sizes",
+        config::format_count(pending as u128),
+        config::format_duration(seconds)
+    ))
 }
 
 /// This machine's name, for the tags of temporary files.
@@ -413,6 +444,32 @@ pub fn validate(paths: &[PathBuf]) -> Result<String, BadInput> {
             )
         })
         .collect())
+}
+
+/// Creates every experiment's folder under `out` and checks that files can be written
+/// there, before anything trains: an output folder that cannot be created or written is
+/// input to fix, told once, not a failure found after the first batch has trained.
+///
+/// # Errors
+/// [`BadInput`] naming the folder and the system's reason.
+pub fn prepare_output(out: &Path, experiments: &[Experiment]) -> Result<(), BadInput> {
+    if out.exists() && !out.is_dir() {
+        return Err(bad_path(out, "the output must be a folder"));
+    }
+    for experiment in experiments {
+        let dir = out.join(&experiment.name);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            BadInput::one(format!("{}: cannot create the output folder: {e}", dir.display()))
+        })?;
+        // A hidden name, which readers of the tables never take for a part.
+        let probe = dir.join(format!(".write-check-{}", std::process::id()));
+        let written = std::fs::write(&probe, b"");
+        let _ = std::fs::remove_file(&probe);
+        written.map_err(|e| {
+            BadInput::one(format!("{}: cannot write into the output folder: {e}", dir.display()))
+        })?;
+    }
+    Ok(())
 }
 
 /// A bad-input error about one path, for the binary's own checks.

@@ -13,6 +13,7 @@
 //! or TOML: records are plain structs.
 
 mod bins;
+mod estimate;
 mod mlp;
 mod observe;
 mod record;
@@ -21,6 +22,7 @@ mod together;
 mod trainer;
 
 pub use bins::{BinEdges, BinScale, MAX_HISTOGRAM_BINS};
+pub use estimate::MemoryEstimate;
 pub use mlp::Mlp;
 pub use record::{
     BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, OwnedBoundary,

@@ -217,36 +217,4 @@ impl RunSpec {
         self.optimizer.validate()?;
         Ok(())
     }
-
-    /// About how many rows the run adds to the tables (per-layer statistics, histogram
-    /// bins, metrics, data points and decision-surface points), from the spec alone: for
-    /// sizing batches of runs before any trains. Exact up to the rounding of the test
-    /// split, and an upper bound for a run that diverges.
-    pub fn estimated_rows(&self) -> usize {
-        let n_samples = match self.data {
-            DataSpec::Circles(c) => c.n_samples,
-            DataSpec::Moons(m) => m.n_samples,
-        };
-        let test = (n_samples as f64 * self.test_fraction).ceil() as usize;
-        let train_rows = n_samples.saturating_sub(test).max(1);
-        let epochs = self.epochs as usize;
-        let total_steps = epochs * train_rows.div_ceil(self.batch_size.max(1));
-        let records = match self.record {
-            RecordPolicy::Epoch => epochs,
-            RecordPolicy::Step => total_steps,
-            RecordPolicy::Every(n) => total_steps.div_ceil((n as usize).max(1)),
-        } + 1;
-        let layers = self.model.hidden.len() + 1;
-        let stats = records * layers * crate::Quantity::ALL.len();
-        let bins = self.histogram_bins.map_or(0, |b| {
-            let edges = crate::Quantity::ALL
-                .into_iter()
-                .map(|q| crate::BinEdges::new(q, b).len())
-                .max()
-                .unwrap_or(0);
-            stats * edges
-        });
-        let metrics = (epochs + 1) * if test > 0 { 2 } else { 1 };
-        stats + bins + metrics + n_samples + self.boundary_grid * self.boundary_grid
-    }
 }

@@ -2,6 +2,7 @@
 //! seed expansion into runs, and the resolved configuration of each run.
 
 mod doc;
+mod preflight;
 mod resolved;
 mod schema;
 
@@ -16,6 +17,7 @@ use vanishing_train::RunSpec;
 
 pub use doc::ConfigError;
 use doc::{Source, Table, Value};
+pub use preflight::{Limits, MAX_RUNS, format_bytes, format_count, format_duration};
 pub use resolved::{config_hash, resolved_toml};
 use schema::read_template;
 
@@ -33,6 +35,18 @@ pub struct Experiment {
 }
 
 impl Experiment {
+    /// How many configurations the sweep defines (runs differing only in their seed
+    /// count once).
+    #[must_use]
+    pub fn configurations(&self) -> usize {
+        // A configuration's seeds are consecutive and share its label.
+        1 + self
+            .runs
+            .windows(2)
+            .filter(|pair| pair[0].label != pair[1].label)
+            .count()
+    }
+
     /// The same experiment with its seeds replaced: every configuration once per seed in
     /// `seeds`, in the file's order of configurations.
     #[must_use]
@@ -73,12 +87,13 @@ pub struct PlannedRun {
 /// The sections a sweep may change.
 const SWEEPABLE: [&str; 5] = ["data", "model", "optimizer", "train", "record"];
 
-/// Reads, validates and expands one experiment file.
+/// Reads, validates and expands one experiment file, refusing runs that would not fit
+/// in `limits`.
 ///
 /// # Errors
 /// A [`ConfigError`] naming the file, and for problems with a value its line, column
 /// and dotted key.
-pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
+pub fn load(file: &Path, limits: Limits) -> Result<Experiment, ConfigError> {
     let text = fs::read_to_string(file).map_err(|e| ConfigError {
         file: file.to_owned(),
         position: None,
@@ -86,14 +101,14 @@ pub fn load(file: &Path) -> Result<Experiment, ConfigError> {
         message: format!("cannot read the file: {e}"),
         hint: None,
     })?;
-    parse(file, &text)
+    parse(file, &text, limits)
 }
 
 /// Validates and expands the text of an experiment file; `file` names it in errors.
 ///
 /// # Errors
 /// As [`load`].
-pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
+pub fn parse(file: &Path, text: &str, limits: Limits) -> Result<Experiment, ConfigError> {
     let source = Source { file, text };
     let document = DeTable::parse(text).map_err(|e| {
         source.error(
@@ -130,9 +145,32 @@ pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
     for section in SWEEPABLE {
         root.get(section);
     }
+    let sweep_span = root.get("sweep").map(|(_, v)| v.span());
     root.finish()?;
+    // Counted before anything is expanded, so that a sweep of millions of runs is
+    // refused at once.
+    let lengths = sweep.iter().map(|axis| axis.values.len());
+    let count = preflight::run_count(lengths.clone(), seeds.len());
+    if count.is_none_or(|n| n > MAX_RUNS) {
+        let product: Vec<String> = lengths
+            .map(|n| n.to_string())
+            .chain([seeds.len().to_string()])
+            .collect();
+        return Err(source.error(
+            sweep_span,
+            Some("sweep"),
+            format!(
+                "these values and seeds make {} runs ({} values and seeds); an experiment \
+                 file may define at most {}: sweep fewer values, or split the sweep into \
+                 several files",
+                count.map_or_else(|| "more than 2^64".to_owned(), |n| format_count(n as u128)),
+                product.join(" x "),
+                format_count(MAX_RUNS as u128),
+            ),
+        ));
+    }
 
-    let mut runs = Vec::new();
+    let mut runs = Vec::with_capacity(count.unwrap_or(0));
     for combination in combinations(&sweep) {
         let mut table = document.get_ref().clone();
         let mut label_parts = Vec::new();
@@ -147,6 +185,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
         }
         let root = Table::new(source, String::new(), &table, document.span());
         let template = read_template(&root)?;
+        let mut checked_memory = false;
         let label = if label_parts.is_empty() {
             fixed_label.clone().unwrap_or_else(|| name.clone())
         } else {
@@ -169,6 +208,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Experiment, ConfigError> {
             // The schema checks each value; this catches what only the whole spec can.
             spec.validate()
                 .map_err(|e| source.error(None, None, e.to_string()))?;
+            // The seed changes no size: one check per configuration.
+            if !checked_memory {
+                preflight::check_memory(source, &root, &spec, limits)?;
+                checked_memory = true;
+            }
             runs.push(PlannedRun {
                 label: label.clone(),
                 spec,
@@ -203,7 +247,17 @@ fn read_name(v: Value<'_, '_>) -> Result<String, ConfigError> {
 fn read_seeds(v: Value<'_, '_>) -> Result<Vec<u64>, ConfigError> {
     if v.is_table() {
         let t = v.table()?;
-        let count = t.required("count", "the number of seeds", |c| c.positive())?;
+        let count = t.required("count", "the number of seeds", |c| {
+            let n = c.positive()?;
+            if n > MAX_RUNS {
+                return Err(c.error(format!(
+                    "expected at most {} seeds (the most runs a file may define), found {}",
+                    format_count(MAX_RUNS as u128),
+                    format_count(n as u128)
+                )));
+            }
+            Ok(n)
+        })?;
         let start = t.optional("start", |s| s.u64())?.unwrap_or(0);
         t.finish()?;
         let count = count as u64;
@@ -300,22 +354,25 @@ fn flatten_sweep<'i>(
     Ok(())
 }
 
-/// Every combination of one value per axis, the last axis varying fastest.
-fn combinations(axes: &[Axis<'_>]) -> Vec<Vec<usize>> {
-    let mut all = vec![Vec::new()];
-    for axis in axes {
-        all = all
-            .into_iter()
-            .flat_map(|prefix| {
-                (0..axis.values.len()).map(move |i| {
-                    let mut c = prefix.clone();
-                    c.push(i);
-                    c
-                })
-            })
-            .collect();
-    }
-    all
+/// Every combination of one value per axis, the last axis varying fastest, one at a
+/// time (the sweep is never held whole).
+fn combinations<'s>(axes: &'s [Axis<'_>]) -> impl Iterator<Item = Vec<usize>> + 's {
+    let lengths: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
+    let mut next = Some(vec![0; axes.len()]);
+    std::iter::from_fn(move || {
+        let current = next.take()?;
+        let mut following = current.clone();
+        // Count up in mixed radix, the last digit fastest; done when every digit wraps.
+        for axis in (0..following.len()).rev() {
+            following[axis] += 1;
+            if following[axis] < lengths[axis] {
+                next = Some(following);
+                break;
+            }
+            following[axis] = 0;
+        }
+        Some(current)
+    })
 }
 
 /// Puts `value` at the axis' path in `table`, creating tables on the way. The value
@@ -387,7 +444,7 @@ mod tests {
     use super::*;
 
     fn load_text(text: &str) -> Result<Experiment, ConfigError> {
-        parse(Path::new("e.toml"), text)
+        parse(Path::new("e.toml"), text, Limits::NONE)
     }
 
     #[test]
@@ -495,7 +552,7 @@ mod tests {
             if path.extension().is_none_or(|e| e != "toml") {
                 continue;
             }
-            let experiment = load(&path).unwrap();
+            let experiment = load(&path, Limits::NONE).unwrap();
             for run in &experiment.runs {
                 let text = resolved_toml(&experiment.name, &run.label, &run.spec);
                 let again = load_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

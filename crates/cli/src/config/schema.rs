@@ -10,6 +10,13 @@ use super::doc::{ConfigError, Table, Value};
 /// Points along each axis of the decision-surface grid, unless a file says otherwise.
 const DEFAULT_BOUNDARY_GRID: usize = 41;
 
+/// The widest hidden layer a file may ask for: a hundred times the paper's widest, and
+/// already 40 GB of `f32` weights between two such layers.
+pub(crate) const MAX_UNITS: usize = 100_000;
+
+/// The deepest network a file may ask for (the deepest studied here has 10 layers).
+pub(crate) const MAX_LAYERS: usize = 1_000;
+
 /// Everything of a run but its seed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunTemplate {
@@ -286,9 +293,23 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
             if items.is_empty() {
                 return Err(v.error("expected at least one hidden layer, found an empty array"));
             }
+            if items.len() > MAX_LAYERS {
+                return Err(v.error(format!(
+                    "expected at most {MAX_LAYERS} hidden layers, found {}",
+                    items.len()
+                )));
+            }
             items
                 .iter()
-                .map(Value::positive)
+                .map(|item| {
+                    let units = item.positive()?;
+                    if units > MAX_UNITS {
+                        return Err(item.error(format!(
+                            "expected at most {MAX_UNITS} units in a layer, found {units}"
+                        )));
+                    }
+                    Ok(units)
+                })
                 .collect::<Result<Vec<_>, _>>()
         },
     )?;
