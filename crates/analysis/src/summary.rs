@@ -3,15 +3,25 @@ use std::collections::BTreeMap;
 use crate::parts::StoredRun;
 use crate::tables::{ExperimentTables, HistoryRow, RunRow};
 
-/// Final accuracy of one configuration over its seeds.
+/// Final accuracy of one configuration over its seeds, the diverged ones counted apart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccuracySummary {
     /// The configuration (a run's label).
     pub label: String,
     /// Number of runs (seeds).
     pub runs: usize,
-    /// Runs that diverged.
+    /// Runs that diverged, which [`AccuracySummary::finished`] leaves out: their loss
+    /// is not a number and their accuracy that of a broken model.
     pub diverged: usize,
+    /// The spread of the runs that did not diverge; `None` when every run diverged.
+    pub finished: Option<FinalSpread>,
+}
+
+/// Final accuracy and loss over the runs of a configuration that did not diverge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FinalSpread {
+    /// How many runs these are.
+    pub runs: usize,
     /// Mean final training accuracy.
     pub mean: f64,
     /// Population standard deviation of the final training accuracy.
@@ -57,21 +67,37 @@ fn summarize<'a>(runs: impl Iterator<Item = (&'a str, f64, f64, bool)>) -> Vec<A
         .into_iter()
         .map(|label| {
             let values = &groups[label];
-            let n = values.len() as f64;
-            let mean = values.iter().map(|v| v.0).sum::<f64>() / n;
-            let var = values.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / n;
+            let finished: Vec<(f64, f64)> = values
+                .iter()
+                .filter(|v| !v.2)
+                .map(|v| (v.0, v.1))
+                .collect();
             AccuracySummary {
                 label: label.to_owned(),
                 runs: values.len(),
-                diverged: values.iter().filter(|v| v.2).count(),
-                mean,
-                std: var.sqrt(),
-                min: values.iter().map(|v| v.0).fold(f64::INFINITY, f64::min),
-                max: values.iter().map(|v| v.0).fold(f64::NEG_INFINITY, f64::max),
-                mean_loss: values.iter().map(|v| v.1).sum::<f64>() / n,
+                diverged: values.len() - finished.len(),
+                finished: spread(&finished),
             }
         })
         .collect()
+}
+
+/// Mean, spread and range of `(accuracy, loss)` pairs; `None` for none.
+fn spread(values: &[(f64, f64)]) -> Option<FinalSpread> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().map(|v| v.0).sum::<f64>() / n;
+    let var = values.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / n;
+    Some(FinalSpread {
+        runs: values.len(),
+        mean,
+        std: var.sqrt(),
+        min: values.iter().map(|v| v.0).fold(f64::INFINITY, f64::min),
+        max: values.iter().map(|v| v.0).fold(f64::NEG_INFINITY, f64::max),
+        mean_loss: values.iter().map(|v| v.1).sum::<f64>() / n,
+    })
 }
 
 /// The "vanishing ratio" of one configuration: the standard deviation of the first
@@ -149,4 +175,31 @@ pub fn vanishing_ratios(tables: &ExperimentTables) -> Vec<VanishingRatio> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverged_runs_are_counted_apart_and_left_out_of_the_means() {
+        let runs = [
+            ("a", 0.9, 0.2, false),
+            ("a", f64::NAN, f64::NAN, true),
+            ("a", 0.7, 0.4, false),
+            ("b", 0.5, f64::INFINITY, true),
+        ];
+        let summary = summarize(runs.into_iter());
+        assert_eq!(summary.len(), 2);
+        let a = &summary[0];
+        assert_eq!((a.label.as_str(), a.runs, a.diverged), ("a", 3, 1));
+        let f = a.finished.expect("two runs finished");
+        // Over 0.9 and 0.7 only: mean 0.8, population std 0.1, loss (0.2 + 0.4) / 2.
+        assert_eq!(f.runs, 2);
+        assert!((f.mean - 0.8).abs() < 1e-12 && (f.std - 0.1).abs() < 1e-12);
+        assert_eq!((f.min, f.max), (0.7, 0.9));
+        assert!((f.mean_loss - 0.3).abs() < 1e-12);
+        let b = &summary[1];
+        assert_eq!((b.runs, b.diverged, b.finished), (1, 1, None));
+    }
 }

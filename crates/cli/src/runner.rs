@@ -363,9 +363,14 @@ pub fn format_summary(reports: &[ExperimentReport], elapsed: Duration) -> String
                     s.label.clone()
                 },
                 s.runs.to_string(),
-                format!("{:.3} ± {:.3}", s.mean, s.std),
-                format!("{:.3}–{:.3}", s.min, s.max),
-                format!("{:.4}", s.mean_loss),
+                s.finished.map_or_else(
+                    || "– (all diverged)".to_owned(),
+                    |f| format!("{:.3} ± {:.3}", f.mean, f.std),
+                ),
+                s.finished
+                    .map_or_else(|| "–".to_owned(), |f| format!("{:.3}–{:.3}", f.min, f.max)),
+                s.finished
+                    .map_or_else(|| "–".to_owned(), |f| format!("{:.4}", f.mean_loss)),
                 s.diverged.to_string(),
             ]);
         }
@@ -389,6 +394,17 @@ pub fn format_summary(reports: &[ExperimentReport], elapsed: Duration) -> String
         .map(|s| s.runs)
         .sum();
     let total = |f: fn(&ExperimentReport) -> usize| reports.iter().map(f).sum::<usize>();
+    let diverged: usize = reports
+        .iter()
+        .flat_map(|r| &r.summary)
+        .map(|s| s.diverged)
+        .sum();
+    if diverged > 0 {
+        out.push_str(&format!(
+            "{diverged} runs diverged (a loss or parameter became NaN or infinite); accuracy \
+             and loss above are over the runs that did not\n"
+        ));
+    }
     out.push_str(&format!(
         "{runs} runs of {} experiments: {} trained in {:.2} s, {} skipped as already stored\n",
         reports.len(),

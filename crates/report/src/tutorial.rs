@@ -32,7 +32,9 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
         "<p class=\"note\">Final loss and accuracy on the training data after training, \
          mean &plusmn; standard deviation over seeds, next to what the tutorial printed for \
          the same configuration (one unseeded run each, so expect its numbers inside our \
-         spread rather than equal to our mean).</p>",
+         spread rather than equal to our mean). Runs that diverged (a loss or weight became \
+         NaN or infinite) are counted in their own column and left out of the means, \
+         ranges and dots.</p>",
     );
     page.html(
         "<table><thead><tr><th>experiment</th><th>configuration</th><th>seeds</th>\
@@ -54,10 +56,20 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
                 ),
                 None => ("&ndash;".to_owned(), "&ndash;".to_owned()),
             };
+            let (accuracy, range, loss) = s.finished.map_or_else(
+                || ("all diverged".to_owned(), "&ndash;".to_owned(), "&ndash;".to_owned()),
+                |f| {
+                    (
+                        format!("{:.3} &plusmn; {:.3}", f.mean, f.std),
+                        format!("{:.3}&ndash;{:.3}", f.min, f.max),
+                        format!("{:.4}", f.mean_loss),
+                    )
+                },
+            );
             let _ = write!(
                 page_body(page),
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3} &plusmn; {:.3}</td>\
-                 <td class=\"num\">{:.3}&ndash;{:.3}</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td>\
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{accuracy}</td>\
+                 <td class=\"num\">{range}</td><td class=\"num\">{loss}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{tut_acc}</td><td class=\"num\">{tut_loss}</td></tr>",
                 escape(&e.name),
                 if s.label == e.name {
@@ -66,22 +78,24 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
                     escape(&s.label)
                 },
                 s.runs,
-                s.mean,
-                s.std,
-                s.min,
-                s.max,
-                s.mean_loss,
                 s.diverged,
             );
-            categories.push(if s.label == e.name {
+            let name = if s.label == e.name {
                 e.name.clone()
             } else {
                 format!("{}: {}", e.name, s.label)
+            };
+            // A diverged run's accuracy is that of a broken model: it is counted in
+            // the category's name instead of drawn among the others.
+            categories.push(if s.diverged > 0 {
+                format!("{name} ({} diverged)", s.diverged)
+            } else {
+                name
             });
             values.push(
                 e.runs
                     .iter()
-                    .filter(|r| r.label == s.label)
+                    .filter(|r| r.label == s.label && !r.diverged)
                     .map(|r| r.final_accuracy)
                     .collect::<Vec<_>>(),
             );
