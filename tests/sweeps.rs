@@ -508,3 +508,72 @@ fn runs_side_by_side_write_the_tables_of_runs_trained_alone() {
         );
     }
 }
+
+#[test]
+fn two_commands_writing_one_experiment_leave_the_tables_of_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_sweep(&tmp.path().join("experiments"), SWEEP);
+    let expected = reference(tmp.path(), &file);
+    let out = tmp.path().join("twice");
+    let experiment = out.join("crash-sweep");
+    let mut args = run_args(&file, &out);
+    args.truncate(args.len() - 2);
+    args.extend(["--jobs", "1"]);
+    // The second command starts once the first has stored parts, so that it plans only
+    // the runs still missing then, which the first trains too: the two write parts of
+    // different names holding the same runs, and one of them finishes while the other
+    // still writes.
+    let first = spawn(&args, &[]);
+    let started = Instant::now();
+    while !(parts_exist(&experiment) && parts(&experiment, "runs").len() >= 2) {
+        assert!(started.elapsed() < Duration::from_secs(120), "no parts");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = spawn(&args, &[]);
+    for child in [first, second] {
+        assert_success(&child.wait_with_output().unwrap());
+    }
+    assert_eq!(canonical(read_experiment(&experiment).unwrap()), expected);
+    assert_eq!(hidden_files(&experiment), Vec::<PathBuf>::new());
+    // Each run once, in parts that every table has: the last command to finish pruned
+    // the duplicates, and none of a part's tables went missing under the other.
+    let names = |table: &str| -> Vec<String> {
+        parts(&experiment, table)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    let committed = names("runs");
+    for table in TABLE_NAMES {
+        assert_eq!(names(table), committed, "{table}");
+    }
+    assert_eq!(read_experiment(&experiment).unwrap().runs.len(), 120);
+}
+
+#[test]
+fn a_folder_another_command_writes_to_is_not_pruned_under_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("experiments");
+    let file = write_sweep(&dir, &SWEEP.replace("count = 60", "count = 4"));
+    let out = tmp.path().join("data");
+    assert_success(&vanishing(&run_args(&file, &out)));
+    let fewer = write_sweep(&dir, &SWEEP.replace("count = 60", "count = 2"));
+
+    // This test stands in for a command still training into the folder: it holds the
+    // lock such a command holds.
+    let writer = fs::File::open(out.join("crash-sweep").join(".lock")).unwrap();
+    writer.lock_shared().unwrap();
+    let output = vanishing(&run_args(&fewer, &out));
+    assert_success(&output);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("stale runs removed"), "{stdout}");
+    let tables = read_experiment(&out.join("crash-sweep")).unwrap();
+    assert_eq!(tables.runs.len(), 8, "nothing pruned while another writes");
+
+    // Once that command is done, the next one to finish prunes.
+    drop(writer);
+    let output = vanishing(&run_args(&fewer, &out));
+    assert_success(&output);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("4 stale runs removed"), "{stdout}");
+}

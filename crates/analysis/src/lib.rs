@@ -49,7 +49,8 @@ pub use read::{
     read_experiment_with,
 };
 pub use summary::{
-    AccuracySummary, FinalSpread, VanishingRatio, accuracy_summary, stored_summary, vanishing_ratios,
+    AccuracySummary, FinalSpread, VanishingRatio, accuracy_summary, stored_summary,
+    vanishing_ratios,
 };
 pub use tables::{
     BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,

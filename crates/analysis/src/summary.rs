@@ -67,11 +67,8 @@ fn summarize<'a>(runs: impl Iterator<Item = (&'a str, f64, f64, bool)>) -> Vec<A
         .into_iter()
         .map(|label| {
             let values = &groups[label];
-            let finished: Vec<(f64, f64)> = values
-                .iter()
-                .filter(|v| !v.2)
-                .map(|v| (v.0, v.1))
-                .collect();
+            let finished: Vec<(f64, f64)> =
+                values.iter().filter(|v| !v.2).map(|v| (v.0, v.1)).collect();
             AccuracySummary {
                 label: label.to_owned(),
                 runs: values.len(),

@@ -229,7 +229,8 @@ fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>
         Some(n) => {
             // Checked before any seed list exists, as the files' own sweeps are.
             for e in &experiments {
-                let runs = u64::try_from(e.configurations()).map_or(u64::MAX, |c| c.saturating_mul(n));
+                let runs =
+                    u64::try_from(e.configurations()).map_or(u64::MAX, |c| c.saturating_mul(n));
                 if runs > MAX_RUNS as u64 {
                     return Err(runner::bad_path(
                         &PathBuf::from(format!("--seeds {n}")),

@@ -1,6 +1,7 @@
 //! Finding experiment files, validating them together, and running them.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -237,6 +238,12 @@ pub fn run_all(
     options: &RunOptions,
 ) -> Result<(Vec<ExperimentReport>, Duration), RunError> {
     let started = Instant::now();
+    // Held from before the plan reads what is stored until training ends, so that no
+    // other process prunes a folder this one is adding parts to.
+    let mut writing: Vec<Option<File>> = experiments
+        .iter()
+        .map(|e| lock(&options.out.join(&e.name), Lock::Writing))
+        .collect::<Result<_, _>>()?;
     let plans = sweep::plan(experiments, &options.out, options.shard)?;
     let batches = sweep::batches(experiments, &plans);
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
@@ -259,10 +266,16 @@ pub fn run_all(
     trained?;
 
     let mut reports = Vec::with_capacity(experiments.len());
-    for (experiment, plan) in experiments.iter().zip(&plans) {
+    for ((experiment, plan), writing) in experiments.iter().zip(&plans).zip(&mut writing) {
+        drop(writing.take());
         let mut stored = stored_runs(&plan.dir)?;
         let mut stale_removed = 0;
-        if plan.complete(&stored) {
+        // Another process still training into this folder (a duplicate command; shards
+        // never are, once every run is stored) keeps it from being pruned: the last
+        // one to finish prunes.
+        if plan.complete(&stored)
+            && let Some(_pruning) = lock(&plan.dir, Lock::Pruning)?
+        {
             let pruned = prune(&plan.dir, &plan.current(), &abandoned, &tag)?;
             stale_removed = pruned.stale_runs;
             if pruned != Pruned::default() {
@@ -292,12 +305,20 @@ const LARGE_SWEEP_SECONDS: f64 = 60.0;
 
 /// The line announcing a large sweep: how many runs will train, on how many threads, and
 /// about how long that takes ([`RunSpec::estimated_seconds`]); `None` for a small one.
-fn announce_size(experiments: &[Experiment], plans: &[sweep::ExperimentPlan], jobs: usize) -> Option<String> {
+fn announce_size(
+    experiments: &[Experiment],
+    plans: &[sweep::ExperimentPlan],
+    jobs: usize,
+) -> Option<String> {
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
     let seconds: f64 = experiments
         .iter()
         .zip(plans)
-        .flat_map(|(e, p)| p.pending.iter().map(|&i| e.runs[i].spec.estimated_seconds()))
+        .flat_map(|(e, p)| {
+            p.pending
+                .iter()
+                .map(|&i| e.runs[i].spec.estimated_seconds())
+        })
         .sum::<f64>()
         / jobs.max(1) as f64;
     if pending <= LARGE_SWEEP_RUNS && seconds <= LARGE_SWEEP_SECONDS {
@@ -308,6 +329,46 @@ fn announce_size(experiments: &[Experiment], plans: &[sweep::ExperimentPlan], jo
         config::format_count(pending as u128),
         config::format_duration(seconds)
     ))
+}
+
+/// The hidden file of an experiment's folder that processes lock (advisory locks, as
+/// `flock` takes them) to tell each other what they do there.
+const LOCK_FILE: &str = ".lock";
+
+/// What a process locks an experiment's folder for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// Adding parts: shared with other writers (shards, or a duplicate command), waits
+    /// while the folder is being pruned.
+    Writing,
+    /// Pruning: exclusive, never waited for.
+    Pruning,
+}
+
+/// Locks `dir` (which exists) for `kind`; `None` when pruning would have to wait for a
+/// writer. The lock lasts as long as the returned file.
+fn lock(dir: &Path, kind: Lock) -> Result<Option<File>, RunError> {
+    let path = dir.join(LOCK_FILE);
+    let io = |source| {
+        RunError::Tables(AnalysisError::Io {
+            path: path.clone(),
+            source,
+        })
+    };
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    match kind {
+        Lock::Writing => file.lock_shared().map(|()| Some(file)).map_err(io),
+        Lock::Pruning => match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        },
+    }
 }
 
 /// This machine's name, for the tags of temporary files.
@@ -401,8 +462,13 @@ pub fn format_summary(reports: &[ExperimentReport], elapsed: Duration) -> String
         .sum();
     if diverged > 0 {
         out.push_str(&format!(
-            "{diverged} runs diverged (a loss or parameter became NaN or infinite); accuracy \
-             and loss above are over the runs that did not\n"
+            "{} diverged (a loss or parameter became NaN or infinite); accuracy and loss \
+             above are over the runs that did not\n",
+            if diverged == 1 {
+                "1 run".to_owned()
+            } else {
+                format!("{diverged} runs")
+            }
         ));
     }
     out.push_str(&format!(
@@ -475,14 +541,20 @@ pub fn prepare_output(out: &Path, experiments: &[Experiment]) -> Result<(), BadI
     for experiment in experiments {
         let dir = out.join(&experiment.name);
         std::fs::create_dir_all(&dir).map_err(|e| {
-            BadInput::one(format!("{}: cannot create the output folder: {e}", dir.display()))
+            BadInput::one(format!(
+                "{}: cannot create the output folder: {e}",
+                dir.display()
+            ))
         })?;
         // A hidden name, which readers of the tables never take for a part.
         let probe = dir.join(format!(".write-check-{}", std::process::id()));
         let written = std::fs::write(&probe, b"");
         let _ = std::fs::remove_file(&probe);
         written.map_err(|e| {
-            BadInput::one(format!("{}: cannot write into the output folder: {e}", dir.display()))
+            BadInput::one(format!(
+                "{}: cannot write into the output folder: {e}",
+                dir.display()
+            ))
         })?;
     }
     Ok(())

@@ -57,7 +57,13 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
                 None => ("&ndash;".to_owned(), "&ndash;".to_owned()),
             };
             let (accuracy, range, loss) = s.finished.map_or_else(
-                || ("all diverged".to_owned(), "&ndash;".to_owned(), "&ndash;".to_owned()),
+                || {
+                    (
+                        "all diverged".to_owned(),
+                        "&ndash;".to_owned(),
+                        "&ndash;".to_owned(),
+                    )
+                },
                 |f| {
                     (
                         format!("{:.3} &plusmn; {:.3}", f.mean, f.std),

@@ -180,10 +180,20 @@ mod tests {
 
     #[test]
     fn counts_and_durations_read_as_a_person_would_write_them() {
-        for (n, text) in [(0_u128, "0"), (999, "999"), (1000, "1,000"), (50_000_000, "50,000,000")] {
+        for (n, text) in [
+            (0_u128, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (50_000_000, "50,000,000"),
+        ] {
             assert_eq!(format_count(n), text);
         }
-        for (seconds, text) in [(40.0, "40 s"), (720.0, "12 min"), (12_600.0, "3.5 h"), (777_600.0, "9 days")] {
+        for (seconds, text) in [
+            (40.0, "40 s"),
+            (720.0, "12 min"),
+            (12_600.0, "3.5 h"),
+            (777_600.0, "9 days"),
+        ] {
             assert_eq!(format_duration(seconds), text);
         }
     }
