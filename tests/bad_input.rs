@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const GOOD: &str = r#"name = "good"
 [data]
@@ -62,6 +63,7 @@ fn check(files: &[(&str, &[u8])], expected: &[&str]) {
     for (name, contents) in files {
         fs::write(experiments.join(name), contents).unwrap();
     }
+    let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_vanishing"))
         .args([
             "run",
@@ -74,6 +76,13 @@ fn check(files: &[(&str, &[u8])], expected: &[&str]) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    // Refused at once, before anything is allocated or expanded: the oversized inputs
+    // below used to abort after minutes, or never answer.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     for fragment in expected {
         assert!(
             stderr.contains(fragment),
@@ -258,4 +267,182 @@ fn missing_path() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nope.toml: no such file or folder"));
     assert!(!tmp.path().join("data").exists());
+}
+
+#[test]
+fn a_trillion_samples_do_not_fit_in_memory() {
+    let toml = experiment(
+        "[data]\nn_samples = 100000000000\n[model]\nhidden = [5]\nactivation = \"tanh\"\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:3:13:",
+            "`data.n_samples`",
+            // 10^11 points of 314 bytes each (generated, copied, and a table row).
+            "one run needs about 31 TB of memory",
+            "data 31 TB",
+            "this machine has",
+            "available",
+        ],
+    );
+}
+
+#[test]
+fn a_layer_wider_than_the_limit() {
+    let toml = experiment("[model]\nhidden = [5, 200000]\nactivation = \"tanh\"\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:3:14:",
+            "`model.hidden`",
+            "expected at most 100000 units in a layer, found 200000",
+        ],
+    );
+}
+
+#[test]
+fn layers_within_the_limit_that_do_not_fit_in_memory() {
+    // Four products of 90,000 x 90,000 weights: 32.4 billion, 648 GB in five copies of
+    // four bytes.
+    let toml = experiment(
+        "[model]\nhidden = [90000, 90000, 90000, 90000, 90000]\nactivation = \"tanh\"\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:3:10:",
+            "`model.hidden`",
+            "one run needs about 649 GB of memory (parameters 648 GB,",
+            "this machine has",
+        ],
+    );
+}
+
+#[test]
+fn swept_epochs_that_do_not_fit_point_into_the_sweep() {
+    let toml = experiment(
+        "[model]\nhidden = [5]\nactivation = \"tanh\"\n[sweep]\n\"train.epochs\" = [2, 4000000000]\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:6:22:",
+            "`train.epochs`",
+            // 4e9 records of 2 layers x 8 quantities, and 4e9 metric rows, 250 bytes each.
+            "records 17 TB",
+            "this machine has",
+        ],
+    );
+}
+
+#[test]
+fn a_sweep_of_fifty_million_runs() {
+    let values =
+        |n: usize, f: &dyn Fn(usize) -> String| (1..=n).map(f).collect::<Vec<_>>().join(", ");
+    let toml = experiment(&format!(
+        "[model]\nhidden = [5]\nactivation = \"tanh\"\n[sweep]\n\"train.batch_size\" = [{}]\n\
+         \"train.epochs\" = [{}]\n\"optimizer.learning_rate\" = [{}]\n",
+        values(500, &|i| i.to_string()),
+        values(100, &|i| i.to_string()),
+        values(1000, &|i| format!("{i}e-5")),
+    ));
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:5:1:",
+            "`sweep`",
+            "make 50,000,000 runs (500 x 100 x 1000 x 1 values and seeds)",
+            "at most 1,000,000",
+        ],
+    );
+}
+
+#[test]
+fn fifty_million_seeds() {
+    let toml =
+        experiment("seeds = { count = 50000000 }\n[model]\nhidden = [5]\nactivation = \"tanh\"\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:2:19:",
+            "`seeds.count`",
+            "expected at most 1,000,000 seeds",
+        ],
+    );
+}
+
+/// Runs the binary with `args`, expecting exit 2 and each of `expected` on standard
+/// error, once.
+#[track_caller]
+fn refused(args: &[&str], expected: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_vanishing"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    for fragment in expected {
+        assert_eq!(
+            stderr.matches(fragment).count(),
+            1,
+            "{fragment:?} once in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_command_line_seed_count_beyond_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.toml");
+    fs::write(&good, GOOD).unwrap();
+    let out = tmp.path().join("data");
+    refused(
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--seeds",
+            "1000000000000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[
+            "--seeds 1000000000000:",
+            "would define 1,000,000,000,000 runs",
+            "at most 1,000,000",
+        ],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.toml");
+    fs::write(&good, GOOD).unwrap();
+    // Under a file, where no folder can be made, even by root.
+    let file = tmp.path().join("a-file");
+    fs::write(&file, "not a folder").unwrap();
+    let out = file.join("data");
+    refused(
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["cannot create the output folder", "Not a directory"],
+    );
+    let report = tmp.path().join("reports");
+    refused(
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &["the output must be a folder"],
+    );
+    assert!(!report.exists());
+    assert_eq!(fs::read_to_string(&file).unwrap(), "not a folder");
 }
