@@ -455,6 +455,90 @@ fn a_part_that_cannot_be_written_stops_the_sweep_with_its_path() {
     );
 }
 
+/// Every file under `dir` with its contents.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.clone(), fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_full_disk_stops_the_sweep_leaving_earlier_results_and_no_partial_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("experiments");
+    let out = tmp.path().join("data");
+    let earlier = write_sweep(
+        &dir,
+        &SWEEP
+            .replace("crash-sweep", "earlier")
+            .replace("count = 60", "count = 2"),
+    );
+    assert_success(&vanishing(&run_args(&earlier, &out)));
+    let before = snapshot(&out.join("earlier"));
+    let file = write_sweep(&dir, SWEEP);
+
+    // A file-size limit of 32 kB stands in for a full disk: a part's first table is
+    // larger, and the write fails with EFBIG ("File too large") instead of killing the
+    // process, since the shell ignores the signal the limit sends (SIGXFSZ), and the
+    // binary inherits that.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_vanishing"))
+        .args(run_args(&file, &out))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("crash-sweep/")
+            && stderr.contains("cannot write the table: File too large"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    let experiment = out.join("crash-sweep");
+    // Nothing half-written where readers look: no temporary files, and no table's part
+    // without its `runs` part.
+    assert_eq!(hidden_files(&experiment), Vec::<PathBuf>::new());
+    let committed = if experiment.join("runs").is_dir() {
+        parts(&experiment, "runs").len()
+    } else {
+        0
+    };
+    for table in TABLE_NAMES {
+        let folder = experiment.join(table);
+        let n = if folder.is_dir() {
+            parts(&experiment, table).len()
+        } else {
+            0
+        };
+        assert_eq!(n, committed, "{table}");
+    }
+    assert_eq!(
+        snapshot(&out.join("earlier")),
+        before,
+        "earlier results changed"
+    );
+
+    // With room again, the same command completes the sweep.
+    assert_success(&vanishing(&run_args(&file, &out)));
+    assert_eq!(
+        canonical(read_experiment(&experiment).unwrap()),
+        reference(tmp.path(), &file)
+    );
+}
+
 /// Runs of every kind side by side: two activations, a test split, histograms, both
 /// precisions and a wide layer that cannot share lanes, 11 seeds each (full groups of
 /// eight and ragged ones).

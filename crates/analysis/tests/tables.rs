@@ -598,3 +598,28 @@ fn folders_of_the_layout_before_parts_still_read() {
         "old tables are not resumed from"
     );
 }
+
+#[test]
+fn a_part_that_fails_midway_takes_back_the_tables_it_had_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = keyed_runs();
+    let exp = dir.path().join("demo");
+    write_part(&exp, &PartName::of(0, &runs[..2]), &runs[..2]).unwrap();
+    // The histograms folder replaced by a file: the part's history and metrics are
+    // renamed into place before its histograms fail.
+    fs::remove_dir_all(exp.join("histograms")).unwrap();
+    fs::write(exp.join("histograms"), b"in the way").unwrap();
+    let failed = PartName::of(2, &runs[2..]);
+    let err = write_part(&exp, &failed, &runs[2..])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("histograms"), "{err}");
+    for table in ["history", "metrics"] {
+        let names: Vec<String> = parts(&exp, table)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [PartName::of(0, &runs[..2]).as_str()], "{table}");
+    }
+    assert!(!exp.join("runs").join(failed.as_str()).exists());
+}
