@@ -433,7 +433,6 @@ fn an_output_folder_that_cannot_be_created() {
         ],
         &["cannot create the output folder", "Not a directory"],
     );
-    let report = tmp.path().join("reports");
     refused(
         &[
             "run",
@@ -443,6 +442,28 @@ fn an_output_folder_that_cannot_be_created() {
         ],
         &["the output must be a folder"],
     );
-    assert!(!report.exists());
+    // The report's folder too, checked before any table is read.
+    let data = tmp.path().join("data");
+    let ran = Command::new(env!("CARGO_BIN_EXE_vanishing"))
+        .args([
+            "run",
+            good.to_str().unwrap(),
+            "--out",
+            data.to_str().unwrap(),
+            "-q",
+        ])
+        .status()
+        .unwrap();
+    assert!(ran.success());
+    refused(
+        &[
+            "report",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["cannot create the report's folder", "Not a directory"],
+    );
     assert_eq!(fs::read_to_string(&file).unwrap(), "not a folder");
 }

@@ -289,11 +289,12 @@ fn parse_shard(text: Option<&str>) -> Result<Shard, BadInput> {
     })
 }
 
-/// Writes the report; unreadable tables are bad input (exit 2), a failed write is not.
+/// Writes the report; unreadable tables and a folder that cannot be made are bad input
+/// (exit 2), a failed write is not.
 fn report(data: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     match vanishing_report::write_report(data, out) {
         Ok(page) => Ok(page),
-        Err(ReportError::Tables(e)) => Err(BadInput {
+        Err(e @ (ReportError::Tables(_) | ReportError::Folder { .. })) => Err(BadInput {
             problems: vec![e.to_string()],
         }
         .into()),

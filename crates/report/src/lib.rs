@@ -47,6 +47,14 @@ pub enum ReportError {
     /// column); the message names the file or folder.
     #[error(transparent)]
     Tables(#[from] AnalysisError),
+    /// The report's folder could not be created: input to fix (another `--out`).
+    #[error("{}: cannot create the report's folder: {source}", path.display())]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The report could not be written.
     #[error("{}: {source}", path.display())]
     Write {
@@ -74,6 +82,11 @@ const DRAWN_QUANTITIES: [&str; 6] = [
 /// [`ReportError::Tables`] for missing or unreadable tables (the previous report is
 /// left as it was), [`ReportError::Write`] if the file cannot be written.
 pub fn write_report(data_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportError> {
+    // Before the tables are read, which takes a while for a large sweep.
+    fs::create_dir_all(out_dir).map_err(|source| ReportError::Folder {
+        path: out_dir.to_owned(),
+        source,
+    })?;
     // The report draws histograms at initialization only, never a bias or its gradient,
     // and the data and decision surface of one run per configuration; leaving the rest
     // on disk keeps a sweep of thousands of runs small in memory and quick to read.
@@ -90,7 +103,6 @@ pub fn write_report(data_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportEr
         let path = path.to_owned();
         move |source| ReportError::Write { path, source }
     };
-    fs::create_dir_all(out_dir).map_err(write_error(out_dir))?;
     let target = out_dir.join("index.html");
     let staging = out_dir.join(format!(".index.html.{}.tmp", std::process::id()));
     fs::write(&staging, html).map_err(write_error(&staging))?;
