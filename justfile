@@ -25,6 +25,11 @@ test:
 fmt:
     cargo fmt --all
 
+# Fuzzes the experiment-file parser with fresh random cases for `seconds` (the suite runs
+# a fixed 3,000); a failure prints the smallest failing text. See README.md.
+fuzz seconds="600":
+    VANISHING_FUZZ_SECONDS={{seconds}} cargo test --release -p vanishing --test fuzz_config -- --nocapture
+
 # The checks CI runs before the tests: formatting, lints, docs.
 check:
     cargo fmt --all --check

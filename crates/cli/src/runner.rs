@@ -248,19 +248,29 @@ pub fn run_all(
     let batches = sweep::batches(experiments, &plans);
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
     let skipped: usize = plans.iter().map(sweep::ExperimentPlan::skipped).sum();
-    if let Some(line) = announce_size(experiments, &plans, options.jobs) {
-        eprintln!("{line}");
+    let available = config::Limits::of_this_machine().available_memory;
+    let (jobs, lanes) = fit_in_memory(
+        experiments,
+        &plans,
+        (options.jobs, options.lanes),
+        available,
+    );
+    if (jobs, lanes) != (options.jobs, options.lanes) {
+        note(&format!(
+            "training {} at a time instead of {}: the largest run needs about {}, and this \
+             machine has {} available",
+            jobs * lanes,
+            options.jobs * options.lanes,
+            config::format_bytes(largest_run(experiments, &plans)),
+            config::format_bytes(available.unwrap_or(0.0)),
+        ));
+    }
+    if let Some(line) = announce_size(experiments, &plans, jobs) {
+        note(&line);
     }
     let bar = progress_bar(options, pending, skipped);
     let tag = WriterTag::new(&host_name());
-    let trained = workers::train_batches(
-        experiments,
-        &plans,
-        &batches,
-        (options.jobs, options.lanes),
-        &tag,
-        &bar,
-    );
+    let trained = workers::train_batches(experiments, &plans, &batches, (jobs, lanes), &tag, &bar);
     // Cleared before any error is printed, so that the message stands on its own line.
     bar.finish_and_clear();
     trained?;
@@ -294,6 +304,50 @@ pub fn run_all(
         });
     }
     Ok((reports, started.elapsed()))
+}
+
+/// A line for the user on standard error, before the progress bar starts: what the
+/// command decided on its own (a closed standard error is no reason to stop).
+fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The memory of the largest pending run, in bytes ([`RunSpec::estimated_memory`]).
+fn largest_run(experiments: &[Experiment], plans: &[sweep::ExperimentPlan]) -> f64 {
+    experiments
+        .iter()
+        .zip(plans)
+        .flat_map(|(e, p)| {
+            p.pending
+                .iter()
+                .map(|&i| e.runs[i].spec.estimated_memory().total())
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Threads and lanes that keep the runs in flight (up to `jobs x lanes` at once) within
+/// `available` memory: fewer threads first, then runs alone. Every run fits on its own,
+/// as loading the files checked.
+fn fit_in_memory(
+    experiments: &[Experiment],
+    plans: &[sweep::ExperimentPlan],
+    (jobs, lanes): (usize, usize),
+    available: Option<f64>,
+) -> (usize, usize) {
+    let Some(available) = available else {
+        return (jobs, lanes);
+    };
+    let largest = largest_run(experiments, plans);
+    let fits = |n: usize| n as f64 * largest <= available;
+    if fits(jobs * lanes) {
+        return (jobs, lanes);
+    }
+    let jobs_with_lanes = (1..jobs).rev().find(|&j| fits(j * lanes));
+    match jobs_with_lanes {
+        Some(j) => (j, lanes),
+        None => ((1..=jobs).rev().find(|&j| fits(j)).unwrap_or(1), 1),
+    }
 }
 
 /// A sweep larger than this many runs to train, or expected to take longer than
@@ -563,4 +617,37 @@ pub fn prepare_output(out: &Path, experiments: &[Experiment]) -> Result<(), BadI
 /// A bad-input error about one path, for the binary's own checks.
 pub fn bad_path(path: &Path, message: &str) -> BadInput {
     BadInput::one(format!("{}: {message}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn experiment_and_plan() -> (Experiment, sweep::ExperimentPlan) {
+        let text =
+            "name = \"m\"\nseeds = { count = 3 }\n[model]\nhidden = [300]\nactivation = \"tanh\"\n";
+        let experiment = config::parse(Path::new("m.toml"), text, config::Limits::NONE).unwrap();
+        let plan = sweep::ExperimentPlan {
+            dir: PathBuf::new(),
+            keys: Vec::new(),
+            mine: vec![0, 1, 2],
+            pending: vec![0, 1, 2],
+        };
+        (experiment, plan)
+    }
+
+    #[test]
+    fn runs_in_flight_are_cut_to_what_memory_holds() {
+        let (e, plan) = experiment_and_plan();
+        let (experiments, plans) = (std::slice::from_ref(&e), std::slice::from_ref(&plan));
+        let run = largest_run(experiments, plans);
+        assert!((run - e.runs[0].spec.estimated_memory().total()).abs() < 1e-6);
+        let fit = |available| fit_in_memory(experiments, plans, (2, 8), available);
+        assert_eq!(fit(None), (2, 8), "unknown memory: as asked");
+        assert_eq!(fit(Some(16.0 * run)), (2, 8));
+        assert_eq!(fit(Some(15.0 * run)), (1, 8), "one thread of eight lanes");
+        assert_eq!(fit(Some(7.0 * run)), (2, 1), "two threads of runs alone");
+        assert_eq!(fit(Some(1.5 * run)), (1, 1));
+        assert_eq!(fit(Some(0.5 * run)), (1, 1), "never fewer than one");
+    }
 }

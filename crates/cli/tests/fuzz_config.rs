@@ -407,6 +407,10 @@ fn run(runner: &mut TestRunner) {
 }
 
 #[test]
+#[allow(
+    clippy::print_stdout,
+    reason = "a long fuzzing run reports how many texts it tried (with --nocapture)"
+)]
 fn no_experiment_file_panics_hangs_or_is_accepted_beyond_its_limits() {
     let config = Config {
         cases: CASES,

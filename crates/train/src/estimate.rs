@@ -189,6 +189,14 @@ mod tests {
     use super::*;
     use crate::ModelSpec;
 
+    #[track_caller]
+    fn assert_close(found: f64, expected: f64) {
+        assert!(
+            (found - expected).abs() <= 1e-12 * expected.abs(),
+            "{found} != {expected}"
+        );
+    }
+
     fn tutorial() -> RunSpec {
         RunSpec {
             data: DataSpec::Circles(Circles {
@@ -227,12 +235,12 @@ mod tests {
         assert_eq!(spec.estimated_rows(), stats + 101 + 1000 + 41 * 41);
         let memory = spec.estimated_memory();
         // Weights and biases: 3*5 + 3 * (6*5) + 6*1 = 111.
-        assert_eq!(memory.parameters, 5.0 * 111.0 * 4.0);
+        assert_close(memory.parameters, 5.0 * 111.0 * 4.0);
         // 21 units, a minibatch of 32 and an evaluation chunk of all 1000 points.
-        assert_eq!(memory.activations, 4.0 * 21.0 * (32.0 + 1000.0) * 4.0);
-        assert_eq!(memory.data, 1000.0 * (BYTES_PER_POINT + BYTES_PER_ROW));
+        assert_close(memory.activations, 4.0 * 21.0 * (32.0 + 1000.0) * 4.0);
+        assert_close(memory.data, 1000.0 * (BYTES_PER_POINT + BYTES_PER_ROW));
         let record_rows = spec.estimated_rows() - 1000;
-        assert_eq!(memory.records, record_rows as f64 * BYTES_PER_ROW);
+        assert_close(memory.records, record_rows as f64 * BYTES_PER_ROW);
         // 100 epochs of 32 steps, each counted as a full minibatch of 32, and 101
         // evaluations of 1000 points; 3,200 steps and 101 evaluations; the rows.
         let multiply_adds = 100.0 * 32.0 * 32.0 * 3.0 * 111.0 + 101.0 * 1000.0 * 111.0;

@@ -9,8 +9,10 @@
 //! decision surface as a [`BoundaryRecord`]. [`History`] is the
 //! sink that keeps everything in memory. [`train_together`] trains several runs that
 //! differ only in their seed side by side in the core's vector lanes, each run's records
-//! the bits [`train`] sends it alone. The crate knows nothing of files, tables, HTML
-//! or TOML: records are plain structs.
+//! the bits [`train`] sends it alone. A spec also tells, before anything is allocated,
+//! what its run will cost: [`RunSpec::estimated_rows`], [`RunSpec::estimated_memory`]
+//! (a [`MemoryEstimate`]) and [`RunSpec::estimated_seconds`]. The crate knows nothing of
+//! files, tables, HTML or TOML: records are plain structs.
 
 mod bins;
 mod estimate;
