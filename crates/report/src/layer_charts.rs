@@ -29,6 +29,17 @@ fn title(text: &str, subtext: &str) -> Title {
     Title::new().text(text).subtext(subtext).left("center")
 }
 
+/// The characters of the longest label a linear axis reaching `largest` in magnitude
+/// writes: the sign, the integer digits with their thousands separators, and a decimal
+/// or two (ECharts rounds ticks to about two significant digits).
+fn label_chars(largest: f64) -> usize {
+    if largest < 1.0 {
+        return 7;
+    }
+    let digits = largest.log10().floor() as usize + 1;
+    1 + digits + (digits - 1) / 3 + 2
+}
+
 /// Lines over a category axis (layers from the input side, or histogram bins), each
 /// with a shaded interquartile band where its seeds disagree. Values a log axis cannot
 /// show are left out.
@@ -51,6 +62,19 @@ pub(crate) fn lines_over(
     } else {
         AxisLabel::new()
     };
+    // A linear axis writes its labels in full ("-2,000,000,000" for an exploding run's
+    // weights): room for the longest, beyond the eight characters the margin holds.
+    let largest = traces
+        .iter()
+        .flat_map(|t| t.points.iter().flatten())
+        .flat_map(|p| [p.0, p.1, p.2])
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    let extra = if log {
+        0
+    } else {
+        7 * label_chars(largest).saturating_sub(8) as i64
+    };
     let mut chart = Chart::new()
         .title(title(text, subtext))
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
@@ -59,7 +83,7 @@ pub(crate) fn lines_over(
                 .top(44)
                 .data(traces.iter().map(|t| t.name.clone()).collect()),
         )
-        .grid(Grid::new().top(96).left(76).right(24).bottom(56))
+        .grid(Grid::new().top(96).left(76 + extra).right(24).bottom(56))
         .x_axis(
             Axis::new()
                 .type_(AxisType::Category)
@@ -70,7 +94,7 @@ pub(crate) fn lines_over(
                 .axis_label(labels)
                 .data(categories.to_vec()),
         )
-        .y_axis(y_axis(y_name, scale));
+        .y_axis(y_axis(y_name, scale).name_gap(52.0 + extra as f64));
     for (i, trace) in traces.iter().enumerate() {
         let spread = trace.points.iter().flatten().any(|p| p.2 > p.1);
         if spread {
@@ -203,4 +227,17 @@ pub(crate) fn heatmap(
                 .label(Label::new().show(true).font_size(10))
                 .data(data),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_as_long_as_their_digits_separators_and_sign() {
+        // "-0.0005"; "-3,500.5" fits the margin; "-1,900,000,000.5" needs 8 more.
+        assert_eq!(label_chars(0.0005), 7);
+        assert_eq!(label_chars(3500.0), 8);
+        assert_eq!(label_chars(1.9e9), 16);
+    }
 }

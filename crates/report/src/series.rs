@@ -14,8 +14,12 @@ pub(crate) struct Config<'a> {
     pub(crate) label: &'a str,
     /// The runs, one per seed.
     pub(crate) runs: Vec<&'a RunRow>,
-    /// Their history rows, as the stretches of consecutive rows of one run that the
-    /// table stores them in.
+    /// How many of them diverged. Their rows are left out of `history` and `metrics`,
+    /// so that every mean over seeds is one over runs that trained to the end (a
+    /// diverged run's last records hold infinities or numbers without meaning).
+    pub(crate) diverged: usize,
+    /// The history rows of the runs that did not diverge, as the stretches of
+    /// consecutive rows of one run that the table stores them in.
     history: Vec<&'a [HistoryRow]>,
     /// Their metric rows, likewise.
     metrics: Vec<&'a [MetricRow]>,
@@ -52,13 +56,18 @@ pub(crate) fn configs(tables: &ExperimentTables) -> Vec<Config<'_>> {
             configs.push(Config {
                 label: &run.label,
                 runs: Vec::new(),
+                diverged: 0,
                 history: Vec::new(),
                 metrics: Vec::new(),
             });
             configs.len() - 1
         });
         configs[i].runs.push(run);
-        config_of.insert(&run.run_id, i);
+        if run.diverged {
+            configs[i].diverged += 1;
+        } else {
+            config_of.insert(&run.run_id, i);
+        }
     }
     // A table's rows come in stretches of one run, as they are stored, so each run id is
     // looked up once per stretch rather than once per row, and every later pass over a
@@ -306,5 +315,24 @@ mod tests {
         );
         // Layer 2 has one seed at one step: no spread.
         assert_eq!(bands[1].points, vec![(0.0, 5.0, 5.0, 5.0)]);
+    }
+    #[test]
+    fn a_diverged_run_is_counted_but_left_out_of_the_bands() {
+        let diverged = RunRow {
+            diverged: true,
+            ..run("a/s2", "a")
+        };
+        let tables = ExperimentTables {
+            runs: vec![run("a/s1", "a"), diverged],
+            history: vec![
+                history("a/s1", 0, 1, 1.0),
+                history("a/s2", 0, 1, f64::INFINITY),
+            ],
+            ..ExperimentTables::default()
+        };
+        let configs = configs(&tables);
+        assert_eq!((configs[0].runs.len(), configs[0].diverged), (2, 1));
+        let bands = layer_bands(&configs[0], "weight_grad", |r| r.std);
+        assert_eq!(bands[0].points, vec![(0.0, 1.0, 1.0, 1.0)]);
     }
 }

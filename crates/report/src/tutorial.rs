@@ -330,9 +330,16 @@ fn sweep_multiples(page: &mut Page, e: &ExperimentTables, all: &[Config<'_>]) {
 }
 
 fn seeds_note(c: &Config<'_>) -> String {
-    match c.runs.len() {
-        1 => format!("seed {}", c.runs[0].seed),
-        n => format!("{n} seeds: mean line, min-max band"),
+    let drawn = c.runs.len() - c.diverged;
+    let lines = match (drawn, c.runs.iter().find(|r| !r.diverged)) {
+        (1, Some(run)) => format!("seed {}", run.seed),
+        (0, _) | (_, None) => "nothing to draw".to_owned(),
+        (n, _) => format!("{n} seeds: mean line, min-max band"),
+    };
+    match c.diverged {
+        0 => lines,
+        d if drawn == 0 => format!("every seed diverged ({d}); {lines}"),
+        d => format!("{lines}; {d} diverged, left out"),
     }
 }
 
