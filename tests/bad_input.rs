@@ -467,3 +467,30 @@ fn an_output_folder_that_cannot_be_created() {
     );
     assert_eq!(fs::read_to_string(&file).unwrap(), "not a folder");
 }
+
+#[test]
+fn any_number_of_jobs_is_taken_as_at_most_one_thread_per_group_of_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.toml");
+    fs::write(&good, GOOD).unwrap();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_vanishing"))
+        .args([
+            "run",
+            good.to_str().unwrap(),
+            "-q",
+            "--jobs",
+            &u64::MAX.to_string(),
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // It used to start threads until the count ran out, which never happened.
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

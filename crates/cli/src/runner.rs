@@ -248,19 +248,20 @@ pub fn run_all(
     let batches = sweep::batches(experiments, &plans);
     let pending: usize = plans.iter().map(|p| p.pending.len()).sum();
     let skipped: usize = plans.iter().map(sweep::ExperimentPlan::skipped).sum();
+    // No more threads than groups of runs to train: `--jobs` may be any number.
+    let groups: usize = batches
+        .iter()
+        .map(|b| b.runs.len().div_ceil(options.lanes.max(1)))
+        .sum();
+    let wanted = (options.jobs.min(groups).max(1), options.lanes);
     let available = config::Limits::of_this_machine().available_memory;
-    let (jobs, lanes) = fit_in_memory(
-        experiments,
-        &plans,
-        (options.jobs, options.lanes),
-        available,
-    );
-    if (jobs, lanes) != (options.jobs, options.lanes) {
+    let (jobs, lanes) = fit_in_memory(experiments, &plans, wanted, available);
+    if (jobs, lanes) != wanted {
         note(&format!(
             "training {} at a time instead of {}: the largest run needs about {}, and this \
              machine has {} available",
             jobs * lanes,
-            options.jobs * options.lanes,
+            wanted.0 * wanted.1,
             config::format_bytes(largest_run(experiments, &plans)),
             config::format_bytes(available.unwrap_or(0.0)),
         ));
@@ -339,14 +340,21 @@ fn fit_in_memory(
         return (jobs, lanes);
     };
     let largest = largest_run(experiments, plans);
-    let fits = |n: usize| n as f64 * largest <= available;
-    if fits(jobs * lanes) {
+    // How many runs fit at once, at least one (every run fits on its own).
+    let room = if largest > 0.0 {
+        (available / largest).floor().max(1.0)
+    } else {
+        f64::INFINITY
+    };
+    if (jobs as f64) * (lanes as f64) <= room {
         return (jobs, lanes);
     }
-    let jobs_with_lanes = (1..jobs).rev().find(|&j| fits(j * lanes));
-    match jobs_with_lanes {
-        Some(j) => (j, lanes),
-        None => ((1..=jobs).rev().find(|&j| fits(j)).unwrap_or(1), 1),
+    // A float-to-integer cast saturates; `room` is at least 1.
+    let with_lanes = (room / lanes as f64) as usize;
+    if with_lanes >= 1 {
+        (with_lanes.min(jobs), lanes)
+    } else {
+        ((room as usize).min(jobs), 1)
     }
 }
 
