@@ -584,7 +584,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<String, BadInput> {
                 "ok  {} ({}): {} runs\n",
                 e.name,
                 e.file.display(),
-                e.runs.len()
+                config::format_count(e.runs.len() as u128)
             )
         })
         .collect())
