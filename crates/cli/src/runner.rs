@@ -222,13 +222,14 @@ fn progress_bar(options: &RunOptions, pending: usize, skipped: usize) -> Progres
 }
 
 /// Trains this shard's runs of every experiment that are not stored yet (by this version
-/// of vanishing) on
-/// `options.jobs` threads, writing each [`sweep::Batch`] as one part as soon as its last run
-/// has trained, so that memory holds only the batches in progress. Then, for every
-/// experiment whose runs are all stored, removes what the file no longer defines
-/// ([`vanishing_analysis::prune`]). Results do not depend on the number of threads:
-/// each run is computed by one thread from its own seed, and the batches depend only on
-/// the plan.
+/// of vanishing) on up to `options.jobs` threads (fewer when there are fewer groups of
+/// runs, or when memory holds fewer runs at once), writing each [`sweep::Batch`] as one
+/// part as soon as its last run has trained, so that memory holds only the batches in
+/// progress. Then, for every experiment whose runs are all stored, removes what the
+/// file no longer defines ([`vanishing_analysis::prune`]) unless another command still
+/// writes there. Results do not depend on the number of threads: each run is computed
+/// by one thread from its own seed, and the batches depend only on the plan. The
+/// experiments' folders must exist ([`prepare_output`] makes and checks them).
 ///
 /// # Errors
 /// [`RunError`] if a run cannot start or a table cannot be read or written; parts
