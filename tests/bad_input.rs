@@ -2,11 +2,13 @@
 //! line, column and key (with a "did you mean" where a near name exists), and nothing
 //! under the output folder changes.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::snapshot;
 
 const GOOD: &str = r#"name = "good"
 [data]
@@ -17,23 +19,6 @@ activation = "tanh"
 [train]
 epochs = 2
 "#;
-
-/// Every file under `dir` with its contents, to show that nothing changed.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(path.clone(), fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
 
 /// Writes `files` (name, contents) into a fresh folder next to an output folder that
 /// already holds results, runs `vanishing run` on the folder, and checks the refusal.
@@ -279,9 +264,9 @@ fn a_trillion_samples_do_not_fit_in_memory() {
         &[
             "bad.toml:3:13:",
             "`data.n_samples`",
-            // 10^11 points of 314 bytes each (generated, copied, and a table row).
-            "one run needs about 31 TB of memory",
-            "data 31 TB",
+            // 10^11 points of 614 bytes each (generated, copied, and a table row).
+            "one run needs about 61 TB of memory",
+            "data 61 TB",
             "this machine has",
             "available",
         ],
@@ -329,8 +314,8 @@ fn swept_epochs_that_do_not_fit_point_into_the_sweep() {
         &[
             "bad.toml:6:22:",
             "`train.epochs`",
-            // 4e9 records of 2 layers x 8 quantities, and 4e9 metric rows, 250 bytes each.
-            "records 17 TB",
+            // 4e9 records of 2 layers x 8 quantities, and 4e9 metric rows, 550 bytes each.
+            "records 37 TB",
             "this machine has",
         ],
     );

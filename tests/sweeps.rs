@@ -12,7 +12,7 @@ use vanishing_analysis::{ExperimentTables, TABLE_NAMES, read_experiment};
 
 mod support;
 
-use support::{assert_success, canonical, parts, vanishing};
+use support::{assert_success, canonical, parts, snapshot, vanishing};
 
 /// 120 runs that each record every step, so that they fill about 10 parts and a sweep
 /// lasts long enough to be interrupted.
@@ -453,24 +453,6 @@ fn a_part_that_cannot_be_written_stops_the_sweep_with_its_path() {
         fs::read(out.join("crash-sweep/history")).unwrap(),
         b"in the way"
     );
-}
-
-/// Every file under `dir` with its contents.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push((path.clone(), fs::read(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]

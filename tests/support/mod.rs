@@ -2,6 +2,9 @@
 //! succeeded.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `vanishing` binary with `args`, capturing its output.
@@ -25,8 +28,8 @@ pub(crate) fn assert_success(output: &Output) {
 }
 
 /// The part files of one table of one experiment folder, sorted by name.
-pub(crate) fn parts(experiment: &std::path::Path, table: &str) -> Vec<std::path::PathBuf> {
-    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(experiment.join(table))
+pub(crate) fn parts(experiment: &Path, table: &str) -> Vec<PathBuf> {
+    let mut parts: Vec<PathBuf> = fs::read_dir(experiment.join(table))
         .unwrap_or_else(|e| panic!("{}/{table}: {e}", experiment.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -40,7 +43,7 @@ pub(crate) fn parts(experiment: &std::path::Path, table: &str) -> Vec<std::path:
 
 /// The first part file of one table of one experiment folder.
 #[track_caller]
-pub(crate) fn first_part(experiment: &std::path::Path, table: &str) -> std::path::PathBuf {
+pub(crate) fn first_part(experiment: &Path, table: &str) -> PathBuf {
     parts(experiment, table)
         .into_iter()
         .next()
@@ -62,4 +65,21 @@ pub(crate) fn canonical(
     tables.dataset.sort_by(|a, b| a.run_id.cmp(&b.run_id));
     tables.boundary.sort_by(|a, b| a.run_id.cmp(&b.run_id));
     tables
+}
+
+/// Every file under `dir` with its contents, to show that nothing changed.
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
 }

@@ -256,14 +256,15 @@ pub fn run_all(
         .sum();
     let wanted = (options.jobs.min(groups).max(1), options.lanes);
     let available = config::Limits::of_this_machine().available_memory;
-    let (jobs, lanes) = fit_in_memory(experiments, &plans, wanted, available);
+    let largest = largest_run(experiments, &plans);
+    let (jobs, lanes) = fit_in_memory(largest, wanted, available);
     if (jobs, lanes) != wanted {
         note(&format!(
             "training {} at a time instead of {}: the largest run needs about {}, and this \
              machine has {} available",
             jobs * lanes,
             wanted.0 * wanted.1,
-            config::format_bytes(largest_run(experiments, &plans)),
+            config::format_bytes(largest),
             config::format_bytes(available.unwrap_or(0.0)),
         ));
     }
@@ -328,19 +329,17 @@ fn largest_run(experiments: &[Experiment], plans: &[sweep::ExperimentPlan]) -> f
         .fold(0.0, f64::max)
 }
 
-/// Threads and lanes that keep the runs in flight (up to `jobs x lanes` at once) within
-/// `available` memory: fewer threads first, then runs alone. Every run fits on its own,
-/// as loading the files checked.
+/// Threads and lanes that keep the runs in flight (up to `jobs x lanes` at once, each
+/// taking at most `largest` bytes) within `available` memory: fewer threads first, then
+/// runs alone. Every run fits on its own, as loading the files checked.
 fn fit_in_memory(
-    experiments: &[Experiment],
-    plans: &[sweep::ExperimentPlan],
+    largest: f64,
     (jobs, lanes): (usize, usize),
     available: Option<f64>,
 ) -> (usize, usize) {
     let Some(available) = available else {
         return (jobs, lanes);
     };
-    let largest = largest_run(experiments, plans);
     // How many runs fit at once, at least one (every run fits on its own).
     let room = if largest > 0.0 {
         (available / largest).floor().max(1.0)
@@ -632,26 +631,30 @@ pub fn bad_path(path: &Path, message: &str) -> BadInput {
 mod tests {
     use super::*;
 
-    fn experiment_and_plan() -> (Experiment, sweep::ExperimentPlan) {
-        let text =
-            "name = \"m\"\nseeds = { count = 3 }\n[model]\nhidden = [300]\nactivation = \"tanh\"\n";
-        let experiment = config::parse(Path::new("m.toml"), text, config::Limits::NONE).unwrap();
-        let plan = sweep::ExperimentPlan {
+    #[test]
+    fn the_largest_run_is_the_largest_pending_one() {
+        let text = "name = \"m\"\nseeds = { count = 3 }\n[model]\nhidden = [300]\nactivation = \"tanh\"\n[sweep]\n\"train.epochs\" = [1, 50]\n";
+        let e = config::parse(Path::new("m.toml"), text, config::Limits::NONE).unwrap();
+        let plan = |pending: Vec<usize>| sweep::ExperimentPlan {
             dir: PathBuf::new(),
             keys: Vec::new(),
-            mine: vec![0, 1, 2],
-            pending: vec![0, 1, 2],
+            mine: (0..6).collect(),
+            pending,
         };
-        (experiment, plan)
+        let memory = |i: usize| e.runs[i].spec.estimated_memory().total();
+        assert!(memory(3) > memory(0), "50 epochs keep more records than 1");
+        let largest = |pending| largest_run(std::slice::from_ref(&e), &[plan(pending)]);
+        assert!((largest(vec![0, 1, 4]) - memory(4)).abs() < 1e-6);
+        assert!(
+            (largest(vec![0, 2]) - memory(0)).abs() < 1e-6,
+            "stored runs do not count"
+        );
     }
 
     #[test]
     fn runs_in_flight_are_cut_to_what_memory_holds() {
-        let (e, plan) = experiment_and_plan();
-        let (experiments, plans) = (std::slice::from_ref(&e), std::slice::from_ref(&plan));
-        let run = largest_run(experiments, plans);
-        assert!((run - e.runs[0].spec.estimated_memory().total()).abs() < 1e-6);
-        let fit = |available| fit_in_memory(experiments, plans, (2, 8), available);
+        let run = 1e6;
+        let fit = |available| fit_in_memory(run, (2, 8), available);
         assert_eq!(fit(None), (2, 8), "unknown memory: as asked");
         assert_eq!(fit(Some(16.0 * run)), (2, 8));
         assert_eq!(fit(Some(15.0 * run)), (1, 8), "one thread of eight lanes");

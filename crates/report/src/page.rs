@@ -257,7 +257,7 @@ a.anchor { color: #aaa; text-decoration: none; }
 .placeholder { height: 380px; border: 1px dashed #ddd; border-radius: 4px; display: flex; align-items: center; justify-content: center; }
 table { border-collapse: collapse; margin: 12px 0; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; }
-td.num { text-align: right; }
+td.num { text-align: right; white-space: nowrap; }
 .note { color: #555; font-size: 14px; }
 #script-errors { background: #fee; color: #900; padding: 8px; white-space: pre-wrap; }
 footer { margin-top: 48px; color: #777; font-size: 13px; }

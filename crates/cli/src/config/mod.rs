@@ -185,13 +185,12 @@ pub fn parse(file: &Path, text: &str, limits: Limits) -> Result<Experiment, Conf
         }
         let root = Table::new(source, String::new(), &table, document.span());
         let template = read_template(&root)?;
-        let mut checked_memory = false;
         let label = if label_parts.is_empty() {
             fixed_label.clone().unwrap_or_else(|| name.clone())
         } else {
             label_parts.join(",")
         };
-        for &seed in &seeds {
+        for (i, &seed) in seeds.iter().enumerate() {
             let spec = RunSpec {
                 data: template.data,
                 test_fraction: template.test_fraction,
@@ -209,9 +208,8 @@ pub fn parse(file: &Path, text: &str, limits: Limits) -> Result<Experiment, Conf
             spec.validate()
                 .map_err(|e| source.error(None, None, e.to_string()))?;
             // The seed changes no size: one check per configuration.
-            if !checked_memory {
+            if i == 0 {
                 preflight::check_memory(source, &root, &spec, limits)?;
-                checked_memory = true;
             }
             runs.push(PlannedRun {
                 label: label.clone(),
