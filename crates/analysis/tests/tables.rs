@@ -37,6 +37,8 @@ fn spec(activation: Activation, seed: u64) -> RunSpec {
                 std: 1.0,
             },
             loss: Loss::BinaryCrossEntropy,
+            norm: vanishing_core::Norm::None,
+            residual: false,
         },
         optimizer: Optimizer::RmsProp(RmsProp::default()),
         epochs: 3,

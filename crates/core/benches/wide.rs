@@ -47,17 +47,13 @@ const fn paper(batch: usize) -> Wide {
 
 fn architecture(wide: Wide) -> Architecture {
     let mut layers: Vec<LayerSpec> = (0..wide.hidden)
-        .map(|_| LayerSpec {
-            units: wide.width,
-            activation: Activation::Tanh,
-            init: Init::GlorotUniform,
-        })
+        .map(|_| LayerSpec::dense(wide.width, Activation::Tanh, Init::GlorotUniform))
         .collect();
-    layers.push(LayerSpec {
-        units: 1,
-        activation: Activation::Sigmoid,
-        init: Init::GlorotUniform,
-    });
+    layers.push(LayerSpec::dense(
+        1,
+        Activation::Sigmoid,
+        Init::GlorotUniform,
+    ));
     Architecture::new(INPUTS, layers, Loss::BinaryCrossEntropy).unwrap()
 }
 

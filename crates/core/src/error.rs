@@ -28,6 +28,30 @@ pub enum CoreError {
         /// The activation the loss needs.
         expected: Activation,
     },
+    /// A skip connection adds a layer's input to its output, so both need one width.
+    #[error(
+        "layer {layer} is residual but has {units} units for {inputs} inputs; a skip connection needs as many units as inputs"
+    )]
+    ResidualWidth {
+        /// 1-based index of the layer.
+        layer: usize,
+        /// Width of the layer's input.
+        inputs: usize,
+        /// Units of the layer.
+        units: usize,
+    },
+    /// The output layer feeds the loss, which reads its activation alone.
+    #[error("layer {layer} is the output layer, which cannot be residual")]
+    ResidualOutput {
+        /// 1-based index of the layer.
+        layer: usize,
+    },
+    /// Layer normalization of a single unit always outputs its shift.
+    #[error("layer {layer} has one unit, which layer normalization would make constant")]
+    LayerNormOneUnit {
+        /// 1-based index of the layer.
+        layer: usize,
+    },
     /// A hyperparameter is out of its range.
     #[error("{owner}: {name} must be {expected}, got {value}")]
     InvalidParameter {

@@ -30,10 +30,11 @@ pub const LANES: usize = 8;
 const PARTIALS: usize = 8;
 
 /// Whether networks of `arch` can be computed in lanes with the same results as alone:
-/// every layer's kernel is small enough for the core's own loops (at most
+/// every layer is plain (no normalization, no skip connection: the lanes compute only
+/// dense layers) and its kernel is small enough for the core's own loops (at most
 /// [`SMALL_KERNEL`] weights), whose order of additions the lanes repeat.
 pub fn lanes_supported(arch: &Architecture) -> bool {
-    arch.shapes().iter().all(|s| s.kernel.len() <= SMALL_KERNEL)
+    arch.is_plain() && arch.shapes().iter().all(|s| s.kernel.len() <= SMALL_KERNEL)
 }
 
 /// Writes `lanes[r][i]` to `out[i * LANES + r]`; lanes past `lanes.len()` repeat the
@@ -554,13 +555,15 @@ mod tests {
         } else {
             Activation::Tanh
         };
-        let layer = |units, activation| LayerSpec {
-            units,
-            activation,
-            init: Init::Normal {
-                mean: 0.0,
-                std: 1.0,
-            },
+        let layer = |units, activation| {
+            LayerSpec::dense(
+                units,
+                activation,
+                Init::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                },
+            )
         };
         Architecture::new(
             2,
@@ -761,16 +764,8 @@ mod tests {
         let wide = Architecture::new(
             2,
             vec![
-                LayerSpec {
-                    units: 64,
-                    activation: Activation::Tanh,
-                    init: Init::GlorotUniform,
-                },
-                LayerSpec {
-                    units: 1,
-                    activation: Activation::Sigmoid,
-                    init: Init::GlorotUniform,
-                },
+                LayerSpec::dense(64, Activation::Tanh, Init::GlorotUniform),
+                LayerSpec::dense(1, Activation::Sigmoid, Init::GlorotUniform),
             ],
             Loss::BinaryCrossEntropy,
         )

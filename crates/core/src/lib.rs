@@ -25,6 +25,7 @@ pub mod kernels;
 mod lanes;
 mod loss;
 mod network;
+mod norm;
 mod optim;
 mod scalar;
 mod simd;
@@ -38,5 +39,6 @@ pub use lanes::{
 };
 pub use loss::Loss;
 pub use network::{Architecture, LayerBuffers, LayerShape, LayerSpec, Workspace};
+pub use norm::{BATCH_NORM_MOMENTUM, NORM_EPSILON, Norm};
 pub use optim::{Adam, Optimizer, OptimizerState, RmsProp, RmsPropVariant, Sgd};
 pub use scalar::Scalar;

@@ -5,6 +5,7 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::kernels::{bias_grad, dense_forward, input_grad, weight_grad};
+use crate::norm::{self, Norm};
 use crate::{Activation, CoreError, Init, Loss, Scalar};
 
 /// One dense layer of a network: how many units, what follows the affine map, and how
@@ -17,13 +18,35 @@ pub struct LayerSpec {
     pub activation: Activation,
     /// Initializer of the layer's kernel (the bias starts at zero).
     pub init: Init,
+    /// Normalization of the pre-activation before the activation; a normalized layer
+    /// has a learned scale (starting at one) and shift (its bias) instead of a bias.
+    pub norm: Norm,
+    /// Whether the layer adds its input to its activation (`x + f(z)`, He et al. 2016),
+    /// which needs as many units as inputs.
+    pub residual: bool,
+}
+
+impl LayerSpec {
+    /// A plain dense layer: no normalization, no skip connection.
+    pub fn dense(units: usize, activation: Activation, init: Init) -> Self {
+        Self {
+            units,
+            activation,
+            init,
+            norm: Norm::None,
+            residual: false,
+        }
+    }
 }
 
 /// Where one layer's parameters sit in the flat parameter vector.
 ///
 /// The kernel `W` (`fan_in x units`, Keras' shape) is stored column-major: the weight
 /// from input `i` to unit `j` is at `kernel.start + i + j * fan_in`. The bias follows
-/// right after it.
+/// right after it; a normalized layer's bias is its shift `beta`, followed by its scale
+/// `gamma`. A batch-normalized layer's moving statistics live in a separate state
+/// vector of [`Architecture::n_state`] values, which evaluation reads and training
+/// updates but no gradient touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerShape {
     /// Number of inputs of the layer.
@@ -32,8 +55,16 @@ pub struct LayerShape {
     pub units: usize,
     /// Range of the kernel in the parameter vector.
     pub kernel: Range<usize>,
-    /// Range of the bias in the parameter vector.
+    /// Range of the bias (a normalized layer's shift) in the parameter vector.
     pub bias: Range<usize>,
+    /// Range of a normalized layer's scale in the parameter vector (empty otherwise).
+    pub scale: Range<usize>,
+    /// Range of a batch-normalized layer's moving mean in the state vector (empty
+    /// otherwise).
+    pub moving_mean: Range<usize>,
+    /// Range of a batch-normalized layer's moving variance in the state vector (empty
+    /// otherwise).
+    pub moving_variance: Range<usize>,
 }
 
 /// A validated multilayer perceptron: its layers, its loss, and the layout of all its
@@ -50,6 +81,7 @@ pub struct Architecture {
     shapes: Vec<LayerShape>,
     loss: Loss,
     n_params: usize,
+    n_state: usize,
 }
 
 impl Architecture {
@@ -58,8 +90,10 @@ impl Architecture {
     /// # Errors
     /// [`CoreError::NoInputs`], [`CoreError::NoLayers`], [`CoreError::NoUnits`],
     /// [`CoreError::LossOutputMismatch`] if cross-entropy does not follow a sigmoid
-    /// output, and [`CoreError::InvalidParameter`] for a bad initializer or a leaky
-    /// ReLU slope that is not finite.
+    /// output, [`CoreError::InvalidParameter`] for a bad initializer or a leaky ReLU
+    /// slope that is not finite, [`CoreError::ResidualWidth`] for a skip connection
+    /// across different widths, [`CoreError::ResidualOutput`] for one on the output
+    /// layer, and [`CoreError::LayerNormOneUnit`] for layer normalization of one unit.
     pub fn new(inputs: usize, layers: Vec<LayerSpec>, loss: Loss) -> Result<Self, CoreError> {
         if inputs == 0 {
             return Err(CoreError::NoInputs);
@@ -77,9 +111,23 @@ impl Architecture {
         let mut shapes = Vec::with_capacity(layers.len());
         let mut fan_in = inputs;
         let mut offset = 0;
+        let mut state = 0;
         for (l, layer) in layers.iter().enumerate() {
             if layer.units == 0 {
                 return Err(CoreError::NoUnits { layer: l + 1 });
+            }
+            if layer.residual && l + 1 == layers.len() {
+                return Err(CoreError::ResidualOutput { layer: l + 1 });
+            }
+            if layer.residual && fan_in != layer.units {
+                return Err(CoreError::ResidualWidth {
+                    layer: l + 1,
+                    inputs: fan_in,
+                    units: layer.units,
+                });
+            }
+            if layer.norm == Norm::Layer && layer.units == 1 {
+                return Err(CoreError::LayerNormOneUnit { layer: l + 1 });
             }
             if let Activation::LeakyRelu { alpha } = layer.activation
                 && !alpha.is_finite()
@@ -94,12 +142,24 @@ impl Architecture {
             layer.init.validate()?;
             let kernel = offset..offset + fan_in * layer.units;
             let bias = kernel.end..kernel.end + layer.units;
-            offset = bias.end;
+            let scale = bias.end..bias.end + if layer.norm.is_some() { layer.units } else { 0 };
+            offset = scale.end;
+            let stats = if layer.norm == Norm::Batch {
+                layer.units
+            } else {
+                0
+            };
+            let moving_mean = state..state + stats;
+            let moving_variance = moving_mean.end..moving_mean.end + stats;
+            state = moving_variance.end;
             shapes.push(LayerShape {
                 fan_in,
                 units: layer.units,
                 kernel,
                 bias,
+                scale,
+                moving_mean,
+                moving_variance,
             });
             fan_in = layer.units;
         }
@@ -109,6 +169,7 @@ impl Architecture {
             shapes,
             loss,
             n_params: offset,
+            n_state: state,
         })
     }
 
@@ -142,6 +203,18 @@ impl Architecture {
         self.n_params
     }
 
+    /// Length of the state vector: the moving statistics of batch-normalized layers
+    /// (0 for a network without batch normalization).
+    pub fn n_state(&self) -> usize {
+        self.n_state
+    }
+
+    /// Whether any layer normalizes or adds a skip connection, which the side-by-side
+    /// lanes do not compute.
+    pub fn is_plain(&self) -> bool {
+        self.layers.iter().all(|l| !l.norm.is_some() && !l.residual)
+    }
+
     /// Layer `l`'s kernel as a `fan_in x units` view into `params`.
     ///
     /// # Panics
@@ -162,15 +235,26 @@ impl Architecture {
     }
 
     /// Fresh parameters: every kernel drawn from its layer's initializer, layer by layer
-    /// from the input side, and every bias zero.
+    /// from the input side, every bias (shift) zero and every scale one, as Keras
+    /// starts them.
     pub fn init_params<T: Scalar, R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<T> {
         let mut params = vec![T::ZERO; self.n_params];
         for (layer, s) in self.layers.iter().zip(&self.shapes) {
             layer
                 .init
                 .fill(&mut params[s.kernel.clone()], s.fan_in, s.units, rng);
+            params[s.scale.clone()].fill(T::ONE);
         }
         params
+    }
+
+    /// Fresh state: moving means zero and moving variances one, as Keras starts them.
+    pub fn init_state<T: Scalar>(&self) -> Vec<T> {
+        let mut state = vec![T::ZERO; self.n_state];
+        for s in &self.shapes {
+            state[s.moving_variance.clone()].fill(T::ONE);
+        }
+        state
     }
 }
 
@@ -188,11 +272,13 @@ pub struct LayerBuffers<'a, T> {
 /// The buffers of one forward and backward pass, allocated once for batches of up to
 /// `max_batch` rows and reused for every step.
 ///
-/// After [`Workspace::forward`] it holds each layer's pre-activation `Z` and activation
-/// `A`; after [`Workspace::backward`] also each layer's pre-activation gradient
-/// `D = dLoss/dZ`. Each is a column-major `batch x units` matrix, readable through
+/// After [`Workspace::forward`] it holds each layer's pre-activation `Z` (after any
+/// normalization: the activation's input) and activation `A = f(Z)`; after
+/// [`Workspace::backward`] also each layer's pre-activation gradient `D = dLoss/dZ`.
+/// Each is a column-major `batch x units` matrix, readable through
 /// [`Workspace::preactivation`], [`Workspace::activation`] and [`Workspace::preact_grad`]
-/// for recording.
+/// for recording. A residual layer's output `x + A` is kept apart from `A`, so that
+/// what is recorded per layer is still the layer's own activation.
 #[derive(Debug, Clone)]
 pub struct Workspace<T> {
     max_batch: usize,
@@ -201,6 +287,38 @@ pub struct Workspace<T> {
     z: Vec<Vec<T>>,
     a: Vec<Vec<T>>,
     delta: Vec<Vec<T>>,
+    /// Per layer, what only normalized or residual layers need (empty otherwise).
+    extra: Vec<LayerExtra<T>>,
+    /// A zero bias for the bias-free product of normalized layers.
+    zeros: Vec<T>,
+}
+
+/// The buffers of one layer beyond `Z`, `A` and `D`.
+#[derive(Debug, Clone)]
+struct LayerExtra<T> {
+    /// A normalized layer's normalized product `X` (`batch x units`).
+    normalized: Vec<T>,
+    /// A normalized layer's gradient at its product `U = A W` (`batch x units`).
+    product_grad: Vec<T>,
+    /// Batch statistics: per unit (batch normalization) or per row (layer
+    /// normalization): mean, variance (batch normalization only), `1 / sqrt(var + eps)`.
+    mean: Vec<T>,
+    var: Vec<T>,
+    inv_std: Vec<T>,
+    /// Layer normalization's two sums per row in the backward pass.
+    row_sums: Vec<T>,
+    /// A residual layer's output `x + A` and the loss's gradient at it.
+    output: Vec<T>,
+    output_grad: Vec<T>,
+}
+
+/// Which statistics batch normalization uses in a forward pass.
+#[derive(Clone, Copy)]
+enum Statistics<'a, T> {
+    /// The batch's own, as while training.
+    Batch,
+    /// The moving statistics in this state vector, as while evaluating.
+    Moving(&'a [T]),
 }
 
 impl<T: Scalar> Workspace<T> {
@@ -212,6 +330,37 @@ impl<T: Scalar> Workspace<T> {
                 .map(|s| vec![T::ZERO; max_batch * s.units])
                 .collect()
         };
+        let extra = arch
+            .layers()
+            .iter()
+            .map(|layer| {
+                let matrix = |on: bool| vec![T::ZERO; if on { max_batch * layer.units } else { 0 }];
+                let normed = layer.norm.is_some();
+                let stats = match layer.norm {
+                    Norm::None => 0,
+                    Norm::Batch => layer.units,
+                    Norm::Layer => max_batch,
+                };
+                LayerExtra {
+                    normalized: matrix(normed),
+                    product_grad: matrix(normed),
+                    mean: vec![T::ZERO; stats],
+                    var: vec![T::ZERO; if layer.norm == Norm::Batch { stats } else { 0 }],
+                    inv_std: vec![T::ZERO; stats],
+                    row_sums: vec![
+                        T::ZERO;
+                        if layer.norm == Norm::Layer {
+                            2 * max_batch
+                        } else {
+                            0
+                        }
+                    ],
+                    output: matrix(layer.residual),
+                    output_grad: matrix(layer.residual),
+                }
+            })
+            .collect();
+        let widest = arch.shapes().iter().map(|s| s.units).max().unwrap_or(0);
         Self {
             max_batch,
             batch: 0,
@@ -219,6 +368,8 @@ impl<T: Scalar> Workspace<T> {
             z: buffers(),
             a: buffers(),
             delta: buffers(),
+            extra,
+            zeros: vec![T::ZERO; widest],
         }
     }
 
@@ -312,13 +463,58 @@ impl<T: Scalar> Workspace<T> {
         MatRef::from_column_major_slice(&buffers[l][..self.batch * units], self.batch, units)
     }
 
-    /// Runs the batch `x` (`batch x inputs`, any strides) through the network.
+    /// Runs the batch `x` (`batch x inputs`, any strides) through the network as while
+    /// training: batch normalization uses the batch's own statistics (and keeps them
+    /// for [`Workspace::update_moving_statistics`]).
     ///
     /// # Panics
     /// If `x` has more rows than the buffers hold, the wrong number of columns, or
     /// `params` does not fit `arch`.
     #[track_caller]
     pub fn forward(&mut self, arch: &Architecture, params: &[T], x: MatRef<'_, T>) {
+        self.pass(arch, params, x, Statistics::Batch);
+    }
+
+    /// Runs the batch `x` through the network as while evaluating: batch normalization
+    /// uses the moving statistics in `state` (laid out as [`Architecture::init_state`]).
+    /// Without batch normalization this is [`Workspace::forward`].
+    ///
+    /// # Panics
+    /// As [`Workspace::forward`], or if `state` does not fit `arch`.
+    #[track_caller]
+    pub fn infer(&mut self, arch: &Architecture, params: &[T], state: &[T], x: MatRef<'_, T>) {
+        assert_eq!(state.len(), arch.n_state(), "infer: state length");
+        self.pass(arch, params, x, Statistics::Moving(state));
+    }
+
+    /// Folds the batch statistics of the last [`Workspace::forward`] into the moving
+    /// statistics in `state`, as Keras does on every training step.
+    ///
+    /// # Panics
+    /// If `state` does not fit `arch`.
+    #[track_caller]
+    pub fn update_moving_statistics(&self, arch: &Architecture, state: &mut [T]) {
+        assert_eq!(
+            state.len(),
+            arch.n_state(),
+            "update_moving_statistics: state length"
+        );
+        for (s, extra) in arch.shapes().iter().zip(&self.extra) {
+            if !s.moving_mean.is_empty() {
+                norm::update_moving(&mut state[s.moving_mean.clone()], &extra.mean);
+                norm::update_moving(&mut state[s.moving_variance.clone()], &extra.var);
+            }
+        }
+    }
+
+    #[track_caller]
+    fn pass(
+        &mut self,
+        arch: &Architecture,
+        params: &[T],
+        x: MatRef<'_, T>,
+        stats: Statistics<'_, T>,
+    ) {
         let batch = x.nrows();
         assert!(
             batch <= self.max_batch,
@@ -336,20 +532,85 @@ impl<T: Scalar> Workspace<T> {
         for (l, (layer, s)) in arch.layers().iter().zip(arch.shapes()).enumerate() {
             let n = batch * s.units;
             let (done, rest) = self.a.split_at_mut(l);
-            let input = match done.last() {
-                None => x,
-                Some(prev) => {
-                    MatRef::from_column_major_slice(&prev[..batch * s.fan_in], batch, s.fan_in)
+            let (extra_done, extra_rest) = self.extra.split_at_mut(l);
+            let input = match (done.last(), extra_done.last()) {
+                (None, _) => x,
+                (Some(prev), Some(prev_extra)) => {
+                    let out = if prev_extra.output.is_empty() {
+                        prev
+                    } else {
+                        &prev_extra.output
+                    };
+                    MatRef::from_column_major_slice(&out[..batch * s.fan_in], batch, s.fan_in)
                 }
+                (Some(_), None) => unreachable!("one extra per layer"),
             };
+            let extra = &mut extra_rest[0];
             let z = &mut self.z[l][..n];
-            dense_forward(
-                MatMut::from_column_major_slice_mut(z, batch, s.units),
-                input,
-                arch.kernel(params, l),
-                arch.bias(params, l),
-                self.par,
-            );
+            if layer.norm.is_some() {
+                let u = &mut extra.normalized[..n];
+                dense_forward(
+                    MatMut::from_column_major_slice_mut(u, batch, s.units),
+                    input,
+                    arch.kernel(params, l),
+                    &self.zeros[..s.units],
+                    self.par,
+                );
+                let (beta, gamma) = (&params[s.bias.clone()], &params[s.scale.clone()]);
+                match (layer.norm, stats) {
+                    (Norm::Batch, Statistics::Batch) => {
+                        norm::column_moments(
+                            u,
+                            batch,
+                            &mut extra.mean,
+                            &mut extra.var,
+                            &mut extra.inv_std,
+                        );
+                        norm::normalize_columns(
+                            u,
+                            batch,
+                            &extra.mean,
+                            &extra.inv_std,
+                            gamma,
+                            beta,
+                            z,
+                        );
+                    }
+                    (Norm::Batch, Statistics::Moving(state)) => {
+                        let eps = T::from_f64(norm::NORM_EPSILON);
+                        extra.mean.copy_from_slice(&state[s.moving_mean.clone()]);
+                        for (inv, &var) in extra
+                            .inv_std
+                            .iter_mut()
+                            .zip(&state[s.moving_variance.clone()])
+                        {
+                            *inv = T::ONE / (var + eps).sqrt();
+                        }
+                        norm::normalize_columns(
+                            u,
+                            batch,
+                            &extra.mean,
+                            &extra.inv_std,
+                            gamma,
+                            beta,
+                            z,
+                        );
+                    }
+                    (Norm::Layer, _) => {
+                        norm::row_moments(u, batch, &mut extra.mean, &mut extra.inv_std);
+                        norm::normalize_rows(u, batch, &extra.mean, &extra.inv_std, gamma, beta, z);
+                    }
+                    (Norm::None, _) => unreachable!("checked above"),
+                }
+            } else {
+                dense_forward(
+                    MatMut::from_column_major_slice_mut(z, batch, s.units),
+                    input,
+                    arch.kernel(params, l),
+                    arch.bias(params, l),
+                    self.par,
+                );
+            }
             let a = &mut rest[0][..n];
             match parallel_chunk(self.par, n) {
                 Some(chunk) => z
@@ -357,6 +618,14 @@ impl<T: Scalar> Workspace<T> {
                     .zip(a.par_chunks_mut(chunk))
                     .for_each(|(z, a)| layer.activation.apply_slice(z, a)),
                 None => layer.activation.apply_slice(z, a),
+            }
+            if layer.residual {
+                // A residual layer's input has its width, so the input read above is
+                // the skip connection.
+                let out = &mut extra.output[..n];
+                for ((o, &av), xv) in out.iter_mut().zip(a.iter()).zip(skip_values(input)) {
+                    *o = xv + av;
+                }
             }
         }
     }
@@ -377,7 +646,7 @@ impl<T: Scalar> Workspace<T> {
     /// column-major `batch x outputs` slice), writing the gradient of the mean loss with
     /// respect to every parameter into `grads` (laid out as the parameters) and every
     /// layer's pre-activation gradient into the workspace. `x` must be the batch that was
-    /// passed forward. Returns the loss.
+    /// passed forward, as while training ([`Workspace::forward`]). Returns the loss.
     ///
     /// # Panics
     /// If the shapes do not fit `arch` or the last forward pass.
@@ -408,33 +677,90 @@ impl<T: Scalar> Workspace<T> {
             &mut self.delta[last][..n_out],
         );
         for l in (0..=last).rev() {
+            let layer = &arch.layers()[l];
             let s = &arch.shapes()[l];
+            let n = batch * s.units;
             let (before, from_l) = self.delta.split_at_mut(l);
-            let d = MatRef::from_column_major_slice(&from_l[0][..batch * s.units], batch, s.units);
+            let (extra_before, extra_from_l) = self.extra.split_at_mut(l);
+            let extra = &mut extra_from_l[0];
+            let (dw, rest) = grads[s.kernel.start..s.scale.end].split_at_mut(s.kernel.len());
+            let (db, dgamma) = rest.split_at_mut(s.units);
+            // The gradient at the product `A W`: `D` itself, or through the normalization.
+            let d_product: &[T] = if layer.norm.is_some() {
+                let d = &from_l[0][..n];
+                let xn = &extra.normalized[..n];
+                norm::scale_shift_grad(d, xn, batch, dgamma, db);
+                let gamma = &params[s.scale.clone()];
+                let du = &mut extra.product_grad[..n];
+                match layer.norm {
+                    Norm::Batch => {
+                        norm::column_input_grad(d, xn, batch, gamma, &extra.inv_std, dgamma, db, du)
+                    }
+                    _ => norm::row_input_grad(
+                        d,
+                        xn,
+                        batch,
+                        gamma,
+                        &extra.inv_std,
+                        &mut extra.row_sums,
+                        du,
+                    ),
+                }
+                du
+            } else {
+                let d = &from_l[0][..n];
+                bias_grad(db, MatRef::from_column_major_slice(d, batch, s.units));
+                d
+            };
+            let d = MatRef::from_column_major_slice(d_product, batch, s.units);
             let input = if l == 0 {
                 x
             } else {
-                MatRef::from_column_major_slice(&self.a[l - 1][..batch * s.fan_in], batch, s.fan_in)
+                let prev = &extra_before[l - 1];
+                let out = if prev.output.is_empty() {
+                    &self.a[l - 1]
+                } else {
+                    &prev.output
+                };
+                MatRef::from_column_major_slice(&out[..batch * s.fan_in], batch, s.fan_in)
             };
-            let (dw, db) = grads[s.kernel.start..s.bias.end].split_at_mut(s.kernel.len());
             weight_grad(
                 MatMut::from_column_major_slice_mut(dw, s.fan_in, s.units),
                 input,
                 d,
                 self.par,
             );
-            bias_grad(db, d);
             if let Some(d_prev) = before.last_mut() {
-                let d_prev = &mut d_prev[..batch * s.fan_in];
+                let m = batch * s.fan_in;
+                let prev_extra = &mut extra_before[l - 1];
+                let prev_residual = !prev_extra.output_grad.is_empty();
+                // The gradient at the previous layer's output goes where that layer
+                // reads it: its output gradient if it is residual (its activation's
+                // gradient is then taken from there), else straight into its `D`.
+                let g = if prev_residual {
+                    &mut prev_extra.output_grad[..m]
+                } else {
+                    &mut d_prev[..m]
+                };
                 input_grad(
-                    MatMut::from_column_major_slice_mut(d_prev, batch, s.fan_in),
+                    MatMut::from_column_major_slice_mut(g, batch, s.fan_in),
                     d,
                     arch.kernel(params, l),
                     self.par,
                 );
+                if layer.residual {
+                    // The skip connection passes this layer's output gradient on as it is.
+                    for (gv, &ov) in g.iter_mut().zip(&extra.output_grad[..m]) {
+                        *gv += ov;
+                    }
+                }
+                if prev_residual {
+                    d_prev[..m].copy_from_slice(&prev_extra.output_grad[..m]);
+                }
+                let d_prev = &mut d_prev[..m];
                 let prev = arch.layers()[l - 1].activation;
-                let z_prev = &self.z[l - 1][..batch * s.fan_in];
-                let a_prev = &self.a[l - 1][..batch * s.fan_in];
+                let z_prev = &self.z[l - 1][..m];
+                let a_prev = &self.a[l - 1][..m];
                 match parallel_chunk(self.par, d_prev.len()) {
                     Some(chunk) => d_prev
                         .par_chunks_mut(chunk)
@@ -466,6 +792,11 @@ impl<T: Scalar> Workspace<T> {
     }
 }
 
+/// The values of `x` column by column, the order of a column-major buffer of its shape.
+fn skip_values<T: Scalar>(x: MatRef<'_, T>) -> impl Iterator<Item = T> + '_ {
+    (0..x.ncols()).flat_map(move |j| (0..x.nrows()).map(move |i| x[(i, j)]))
+}
+
 /// Below this many values an elementwise pass stays on the calling thread: a fork
 /// costs microseconds, a value nanoseconds.
 const PARALLEL_ELEMENTWISE: usize = 1 << 16;
@@ -490,11 +821,7 @@ mod tests {
     use super::*;
 
     fn layer(units: usize, activation: Activation) -> LayerSpec {
-        LayerSpec {
-            units,
-            activation,
-            init: Init::GlorotUniform,
-        }
+        LayerSpec::dense(units, activation, Init::GlorotUniform)
     }
 
     #[test]

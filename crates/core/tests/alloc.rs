@@ -44,17 +44,13 @@ fn allocations_per_steps<T: Scalar>(
 ) -> u64 {
     let mut layers: Vec<LayerSpec> = hidden
         .iter()
-        .map(|&units| LayerSpec {
-            units,
-            activation,
-            init: Init::GlorotUniform,
-        })
+        .map(|&units| LayerSpec::dense(units, activation, Init::GlorotUniform))
         .collect();
-    layers.push(LayerSpec {
-        units: 1,
-        activation: Activation::Sigmoid,
-        init: Init::GlorotUniform,
-    });
+    layers.push(LayerSpec::dense(
+        1,
+        Activation::Sigmoid,
+        Init::GlorotUniform,
+    ));
     let arch = Architecture::new(inputs, layers, Loss::BinaryCrossEntropy).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let x: Vec<T> = (0..batch * inputs)

@@ -19,13 +19,24 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
-use vanishing_core::{Activation, Architecture, Init, LayerSpec, Loss, MatRef, Workspace};
+use vanishing_core::{Activation, Architecture, Init, LayerSpec, Loss, MatRef, Norm, Workspace};
 
 const INPUTS: usize = 3;
 const WIDTH: usize = 4;
 const BATCH: usize = 7;
 const TOLERANCE: f64 = 1e-6;
 const FLOOR: f64 = 1e-6;
+
+/// What the layers add to a plain dense network.
+#[derive(Debug, Clone, Copy, Default)]
+struct Variant {
+    /// Normalization of every hidden layer.
+    norm: Norm,
+    /// Whether hidden layers after the first are residual.
+    residual: bool,
+    /// Normalization of the output layer.
+    output_norm: Norm,
+}
 
 struct Problem {
     arch: Architecture,
@@ -36,31 +47,46 @@ struct Problem {
 
 impl Problem {
     fn new(hidden: usize, activation: Activation, init: Init, loss: Loss, seed: u64) -> Self {
+        Self::with_layers(hidden, activation, init, loss, Variant::default(), seed)
+    }
+
+    fn with_layers(
+        hidden: usize,
+        activation: Activation,
+        init: Init,
+        loss: Loss,
+        variant: Variant,
+        seed: u64,
+    ) -> Self {
         let output = match loss {
             Loss::BinaryCrossEntropy => Activation::Sigmoid,
             Loss::MeanSquaredError => Activation::Tanh,
         };
-        let mut layers = vec![
-            LayerSpec {
-                units: WIDTH,
-                activation,
-                init
-            };
-            hidden
-        ];
+        let mut layers: Vec<LayerSpec> = (0..hidden)
+            .map(|l| LayerSpec {
+                norm: variant.norm,
+                // The first hidden layer maps 3 inputs to 4 units: no skip is possible.
+                residual: variant.residual && l > 0,
+                ..LayerSpec::dense(WIDTH, activation, init)
+            })
+            .collect();
         layers.push(LayerSpec {
-            units: 2,
-            activation: output,
-            init,
+            norm: variant.output_norm,
+            ..LayerSpec::dense(2, output, init)
         });
         let arch = Architecture::new(INPUTS, layers, loss).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params: Vec<f64> = arch.init_params(&mut rng);
-        // Non-zero biases, so that their gradients are exercised away from the origin.
+        // Non-zero biases (shifts) and scales away from one, so that their gradients
+        // are exercised away from where they start.
         let bias = Uniform::new(-0.5, 0.5).unwrap();
+        let scale = Uniform::new(0.5, 1.5).unwrap();
         for s in arch.shapes() {
             for b in &mut params[s.bias.clone()] {
                 *b = bias.sample(&mut rng);
+            }
+            for g in &mut params[s.scale.clone()] {
+                *g = scale.sample(&mut rng);
             }
         }
         let x = (0..BATCH * INPUTS)
@@ -185,6 +211,69 @@ fn gradients_match_finite_differences() {
                 loss.name()
             ));
         }
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "gradient check failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn normalized_and_residual_gradients_match_finite_differences() {
+    // Batch normalization's gradient runs through the batch's own mean and variance
+    // (the loss below is computed with batch statistics, as while training), layer
+    // normalization's through every row's; residual layers add the identity path.
+    let mut variants = Vec::new();
+    for norm in [Norm::None, Norm::Batch, Norm::Layer] {
+        for residual in [false, true] {
+            variants.push(Variant {
+                norm,
+                residual,
+                output_norm: Norm::None,
+            });
+        }
+    }
+    variants.push(Variant {
+        norm: Norm::Batch,
+        residual: true,
+        output_norm: Norm::Batch,
+    });
+    let mut seed = 1000;
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for variant in variants {
+        let mut worst: f64 = 0.0;
+        for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+            for activation in [
+                Activation::Sigmoid,
+                Activation::Tanh,
+                Activation::Relu,
+                Activation::Softsign,
+            ] {
+                for hidden in 1..=4 {
+                    seed += 1;
+                    let problem = Problem::with_layers(
+                        hidden,
+                        activation,
+                        Init::GlorotUniform,
+                        loss,
+                        variant,
+                        seed,
+                    );
+                    let (err, grad) = problem.worst_error();
+                    worst = worst.max(err);
+                    if err >= TOLERANCE {
+                        failures.push(format!(
+                            "{variant:?} {} {activation}, {hidden} hidden layers: error {err:e} at a gradient of {grad:e}",
+                            loss.name()
+                        ));
+                    }
+                }
+            }
+        }
+        report.push(format!("{variant:?}: worst error {worst:.2e}"));
     }
     eprintln!("{}", report.join("\n"));
     assert!(

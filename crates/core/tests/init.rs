@@ -150,19 +150,15 @@ fn truncated_normal_constant_matches_its_definition() {
 #[test]
 fn network_initialization_is_seeded_and_biases_start_at_zero() {
     let layers = vec![
-        LayerSpec {
-            units: 5,
-            activation: Activation::Sigmoid,
-            init: Init::Normal {
+        LayerSpec::dense(
+            5,
+            Activation::Sigmoid,
+            Init::Normal {
                 mean: 0.0,
                 std: 1.0,
             },
-        },
-        LayerSpec {
-            units: 1,
-            activation: Activation::Sigmoid,
-            init: Init::GlorotUniform,
-        },
+        ),
+        LayerSpec::dense(1, Activation::Sigmoid, Init::GlorotUniform),
     ];
     let arch = Architecture::new(2, layers, Loss::BinaryCrossEntropy).unwrap();
     let draw = |seed| arch.init_params::<f32, _>(&mut ChaCha8Rng::seed_from_u64(seed));

@@ -2,11 +2,12 @@
 #![allow(clippy::print_stderr)] // Prints the measured agreement for the record.
 //! `data/keras-vectors.json` records the versions): a 2-4-3-1 network's output, loss and
 //! every kernel and bias gradient under five hidden activations, and three steps of each
-//! optimizer.
+//! optimizer; and networks with batch or layer normalization and residual layers
+//! (`data/keras-norm-vectors.json`).
 
 use serde_json::Value;
 use vanishing_core::{
-    Activation, Adam, Architecture, Init, LayerSpec, Loss, MatRef, Optimizer, RmsProp,
+    Activation, Adam, Architecture, Init, LayerSpec, Loss, MatRef, Norm, Optimizer, RmsProp,
     RmsPropVariant, Scalar, Sgd, Workspace,
 };
 
@@ -89,14 +90,16 @@ fn check_mlp<T: Scalar>(rel: f64) {
         let layers: Vec<LayerSpec> = sizes[1..]
             .iter()
             .enumerate()
-            .map(|(l, &units)| LayerSpec {
-                units,
-                activation: if l + 2 == sizes.len() {
-                    Activation::Sigmoid
-                } else {
-                    hidden
-                },
-                init: Init::Zeros,
+            .map(|(l, &units)| {
+                LayerSpec::dense(
+                    units,
+                    if l + 2 == sizes.len() {
+                        Activation::Sigmoid
+                    } else {
+                        hidden
+                    },
+                    Init::Zeros,
+                )
             })
             .collect();
         let arch = Architecture::new(sizes[0], layers, Loss::BinaryCrossEntropy).unwrap();
@@ -311,5 +314,184 @@ fn rmsprop_epsilon_placements_part_on_vanishing_gradients() {
         let mut state = opt.init_state(1);
         opt.step(&mut state, &mut p, &[-1e-5]);
         assert!(((p[0] - initial) - expected).abs() < 1e-12, "{variant:?}");
+    }
+}
+
+/// The normalized and residual networks of `data/keras-norm-vectors.json` (written by
+/// the project's `keras/norm_vectors.py`; the file records the versions).
+fn norm_fixture() -> Value {
+    let text = include_str!("data/keras-norm-vectors.json");
+    serde_json::from_str(text).expect("the Keras normalization fixture is valid JSON")
+}
+
+/// One fixture network in the core: its architecture, and its parameters and state
+/// from a fixture snapshot (`initial`, `after_pass` or `after_steps`).
+struct NormCase {
+    name: String,
+    arch: Architecture,
+}
+
+impl NormCase {
+    fn new(case: &Value) -> Self {
+        let norm = match case["norm"].as_str().unwrap() {
+            "batch" => Norm::Batch,
+            "layer" => Norm::Layer,
+            other => panic!("fixture names an unknown normalization {other}"),
+        };
+        let residual = case["residual"].as_bool().unwrap();
+        let hidden = activation(case["activation"].as_str().unwrap());
+        let sizes: Vec<usize> = case["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_u64().unwrap() as usize)
+            .collect();
+        let mut layers: Vec<LayerSpec> = sizes
+            .iter()
+            .enumerate()
+            .map(|(l, &units)| LayerSpec {
+                norm,
+                residual: residual && l > 0,
+                ..LayerSpec::dense(units, hidden, Init::Zeros)
+            })
+            .collect();
+        layers.push(LayerSpec::dense(1, Activation::Sigmoid, Init::Zeros));
+        let inputs = case["x"][0].as_array().unwrap().len();
+        let arch = Architecture::new(inputs, layers, Loss::BinaryCrossEntropy).unwrap();
+        let name = format!(
+            "{} {}{}",
+            case["norm"].as_str().unwrap(),
+            case["activation"].as_str().unwrap(),
+            if residual { " residual" } else { "" }
+        );
+        Self { name, arch }
+    }
+
+    /// Parameters and state from a snapshot, in the core's layouts.
+    fn load(&self, snapshot: &Value) -> (Vec<f64>, Vec<f64>) {
+        let mut params = vec![0.0; self.arch.n_params()];
+        let mut state = self.arch.init_state::<f64>();
+        let hidden = snapshot["hidden"].as_array().unwrap();
+        let shapes = self.arch.shapes();
+        for (s, layer) in shapes.iter().zip(hidden) {
+            params[s.kernel.clone()].copy_from_slice(&column_major(&matrix(&layer["kernel"])));
+            params[s.scale.clone()].copy_from_slice(&floats(&layer["gamma"]));
+            params[s.bias.clone()].copy_from_slice(&floats(&layer["beta"]));
+            if !s.moving_mean.is_empty() {
+                state[s.moving_mean.clone()].copy_from_slice(&floats(&layer["moving_mean"]));
+                state[s.moving_variance.clone()]
+                    .copy_from_slice(&floats(&layer["moving_variance"]));
+            }
+        }
+        let out = shapes.last().unwrap();
+        params[out.kernel.clone()]
+            .copy_from_slice(&column_major(&matrix(&snapshot["output_kernel"])));
+        params[out.bias.clone()].copy_from_slice(&floats(&snapshot["output_bias"]));
+        (params, state)
+    }
+
+    #[track_caller]
+    fn assert_all_close(&self, got: &[f64], expected: &[f64], rel: f64, what: &str) {
+        assert_eq!(got.len(), expected.len(), "{} {what}: length", self.name);
+        for (k, (g, e)) in got.iter().zip(expected).enumerate() {
+            assert_close(*g, *e, rel, &format!("{} {what} entry {k}", self.name));
+        }
+    }
+}
+
+#[test]
+fn normalized_and_residual_layers_match_keras_in_f64() {
+    let fixture = norm_fixture();
+    let cases = fixture["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 8, "eight networks in the fixture");
+    let learning_rate = fixture["learning_rate"].as_f64().unwrap();
+    let steps = fixture["steps"].as_u64().unwrap();
+    let rel = 1e-10;
+    for case in cases {
+        let net = NormCase::new(case);
+        let arch = &net.arch;
+        let x_rows = matrix(&case["x"]);
+        let x = column_major(&x_rows);
+        let x = MatRef::from_column_major_slice(&x, x_rows.len(), arch.inputs());
+        let y = floats(&case["y"]);
+        let (params, mut state) = net.load(&case["initial"]);
+        let mut ws = Workspace::<f64>::new(arch, x_rows.len());
+        let mut grads = vec![0.0; arch.n_params()];
+
+        // One training-mode pass: output, loss, every gradient, the moving statistics.
+        let loss = ws.forward_backward(arch, &params, x, &y, &mut grads);
+        let output: Vec<f64> = (0..x.nrows()).map(|i| ws.output()[(i, 0)]).collect();
+        net.assert_all_close(
+            &output,
+            &floats(&case["train_output"]),
+            rel,
+            "training output",
+        );
+        assert_close(loss, case["loss"].as_f64().unwrap(), rel, &net.name);
+        let expected = &case["grads"];
+        for (l, s) in arch.shapes().iter().enumerate() {
+            let (kernel, bias) = if l + 1 == arch.shapes().len() {
+                ("output_kernel".to_owned(), "output_bias".to_owned())
+            } else {
+                let gamma = format!("hidden{}_gamma", l + 1);
+                net.assert_all_close(
+                    &grads[s.scale.clone()],
+                    &floats(&expected[&gamma]),
+                    rel,
+                    &gamma,
+                );
+                (
+                    format!("hidden{}_kernel", l + 1),
+                    format!("hidden{}_beta", l + 1),
+                )
+            };
+            let want = column_major(&matrix(&expected[&kernel]));
+            net.assert_all_close(&grads[s.kernel.clone()], &want, rel, &kernel);
+            net.assert_all_close(
+                &grads[s.bias.clone()],
+                &floats(&expected[&bias]),
+                rel,
+                &bias,
+            );
+        }
+        ws.update_moving_statistics(arch, &mut state);
+        let (_, state_after) = net.load(&case["after_pass"]);
+        net.assert_all_close(&state, &state_after, rel, "moving statistics after a pass");
+
+        // Evaluation mode reads the moving statistics (batch normalization) or the
+        // example's own (layer normalization).
+        ws.infer(arch, &params, &state, x);
+        let output: Vec<f64> = (0..x.nrows()).map(|i| ws.output()[(i, 0)]).collect();
+        net.assert_all_close(
+            &output,
+            &floats(&case["eval_output"]),
+            rel,
+            "evaluation output",
+        );
+
+        // Three SGD steps: parameters and moving statistics move as in Keras.
+        let (mut params, mut state) = net.load(&case["initial"]);
+        let sgd = Optimizer::Sgd(Sgd {
+            learning_rate,
+            ..Sgd::default()
+        });
+        let mut slots = sgd.init_state::<f64>(arch.n_params());
+        for _ in 0..steps {
+            ws.forward_backward(arch, &params, x, &y, &mut grads);
+            ws.update_moving_statistics(arch, &mut state);
+            sgd.step(&mut slots, &mut params, &grads);
+        }
+        let (want_params, want_state) = net.load(&case["after_steps"]);
+        net.assert_all_close(&params, &want_params, 1e-9, "parameters after three steps");
+        net.assert_all_close(
+            &state,
+            &want_state,
+            1e-9,
+            "moving statistics after three steps",
+        );
+        ws.infer(arch, &params, &state, x);
+        let output: Vec<f64> = (0..x.nrows()).map(|i| ws.output()[(i, 0)]).collect();
+        let want = floats(&case["eval_output_after_steps"]);
+        net.assert_all_close(&output, &want, 1e-9, "evaluation output after three steps");
     }
 }

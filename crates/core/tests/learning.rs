@@ -23,17 +23,9 @@ fn circles(seed: u64) -> Dataset {
 fn mlp(hidden: &[usize], activation: Activation, init: Init) -> Architecture {
     let mut layers: Vec<LayerSpec> = hidden
         .iter()
-        .map(|&units| LayerSpec {
-            units,
-            activation,
-            init,
-        })
+        .map(|&units| LayerSpec::dense(units, activation, init))
         .collect();
-    layers.push(LayerSpec {
-        units: 1,
-        activation: Activation::Sigmoid,
-        init,
-    });
+    layers.push(LayerSpec::dense(1, Activation::Sigmoid, init));
     Architecture::new(2, layers, Loss::BinaryCrossEntropy).unwrap()
 }
 

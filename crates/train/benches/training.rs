@@ -44,6 +44,8 @@ fn tutorial(activation: Activation, init: Init, record: RecordPolicy, seed: u64)
             output: Activation::Sigmoid,
             init,
             loss: vanishing_core::Loss::BinaryCrossEntropy,
+            norm: vanishing_core::Norm::None,
+            residual: false,
         },
         optimizer: Optimizer::RmsProp(RmsProp::default()),
         epochs: 100,

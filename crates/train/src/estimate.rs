@@ -218,6 +218,8 @@ mod tests {
                     std: 1.0,
                 },
                 loss: Loss::BinaryCrossEntropy,
+                norm: vanishing_core::Norm::None,
+                residual: false,
             },
             optimizer: Optimizer::RmsProp(RmsProp::default()),
             epochs: 100,

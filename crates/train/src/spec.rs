@@ -1,4 +1,4 @@
-use vanishing_core::{Activation, Architecture, CoreError, Init, LayerSpec, Loss, Optimizer};
+use vanishing_core::{Activation, Architecture, CoreError, Init, LayerSpec, Loss, Norm, Optimizer};
 use vanishing_data::{Circles, DataError, Moons};
 
 /// Which dataset a run trains on.
@@ -73,6 +73,12 @@ pub struct ModelSpec {
     pub init: Init,
     /// The loss.
     pub loss: Loss,
+    /// Normalization of every hidden layer's pre-activation (the output layer is never
+    /// normalized).
+    pub norm: Norm,
+    /// Whether every hidden layer after the first adds its input to its activation
+    /// (`x + f(z)`); the first maps the inputs to the hidden width and stays plain.
+    pub residual: bool,
 }
 
 impl ModelSpec {
@@ -84,17 +90,14 @@ impl ModelSpec {
         let mut layers: Vec<LayerSpec> = self
             .hidden
             .iter()
-            .map(|&units| LayerSpec {
-                units,
-                activation: self.activation,
-                init: self.init,
+            .enumerate()
+            .map(|(l, &units)| LayerSpec {
+                norm: self.norm,
+                residual: self.residual && l > 0,
+                ..LayerSpec::dense(units, self.activation, self.init)
             })
             .collect();
-        layers.push(LayerSpec {
-            units: 1,
-            activation: self.output,
-            init: self.init,
-        });
+        layers.push(LayerSpec::dense(1, self.output, self.init));
         Architecture::new(inputs, layers, self.loss)
     }
 

@@ -98,16 +98,30 @@ pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
             ("test_fraction", spec.test_fraction.into()),
         ]),
     };
-    let model = table([
-        (
-            "hidden",
-            Value::Array(spec.model.hidden.iter().map(|&h| int(h)).collect()),
-        ),
-        ("activation", activation(spec.model.activation)),
-        ("output", activation(spec.model.output)),
-        ("init", init(spec.model.init)),
-        ("loss", spec.model.loss.name().into()),
-    ]);
+    // Normalization and skip connections are written only when asked for, so that the
+    // resolved text (and hash) of every plain network is what it was before they
+    // existed, and earlier results stay valid.
+    let norm = spec
+        .model
+        .norm
+        .is_some()
+        .then(|| ("norm", spec.model.norm.name().into()));
+    let residual = spec.model.residual.then(|| ("residual", true.into()));
+    let model = table(
+        [
+            (
+                "hidden",
+                Value::Array(spec.model.hidden.iter().map(|&h| int(h)).collect()),
+            ),
+            ("activation", activation(spec.model.activation)),
+            ("output", activation(spec.model.output)),
+            ("init", init(spec.model.init)),
+            ("loss", spec.model.loss.name().into()),
+        ]
+        .into_iter()
+        .chain(norm)
+        .chain(residual),
+    );
     let train = table([
         ("epochs", int(spec.epochs)),
         ("batch_size", int(spec.batch_size)),

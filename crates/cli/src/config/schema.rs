@@ -1,7 +1,7 @@
 //! The experiment file's keys, their defaults (Keras' and scikit-learn's), and their
 //! conversion into the training crate's specs.
 
-use vanishing_core::{Activation, Adam, Init, Loss, Optimizer, RmsProp, RmsPropVariant, Sgd};
+use vanishing_core::{Activation, Adam, Init, Loss, Norm, Optimizer, RmsProp, RmsPropVariant, Sgd};
 use vanishing_data::{Circles, Moons};
 use vanishing_train::{DataSpec, ModelSpec, Precision, RecordPolicy};
 
@@ -347,6 +347,47 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
             ),
         ));
     }
+    let norm_value = t.get("norm");
+    let norm = t
+        .optional("norm", |v| {
+            v.one_of(
+                "normalization",
+                &[
+                    ("none", Norm::None),
+                    ("batch", Norm::Batch),
+                    ("layer", Norm::Layer),
+                ],
+            )
+        })?
+        .unwrap_or_default();
+    if norm == Norm::Layer
+        && let Some(l) = hidden.iter().position(|&units| units == 1)
+    {
+        let span = norm_value.map(|(_, v)| v.span());
+        return Err(t.source.error(
+            span,
+            Some(&t.child_key("norm")),
+            format!(
+                "layer normalization of a one-unit layer always outputs its shift, and hidden layer {} has 1 unit; use \"batch\" or wider layers",
+                l + 1
+            ),
+        ));
+    }
+    let residual_value = t.get("residual");
+    let residual = t.optional("residual", |v| v.bool())?.unwrap_or(false);
+    if residual && let Some(l) = (1..hidden.len()).find(|&l| hidden[l] != hidden[l - 1]) {
+        let span = residual_value.map(|(_, v)| v.span());
+        return Err(t.source.error(
+            span,
+            Some(&t.child_key("residual")),
+            format!(
+                "a residual layer adds its input to its output, so hidden layers after the first need the width of the layer before; hidden layer {} has {} units after {}",
+                l + 1,
+                hidden[l],
+                hidden[l - 1]
+            ),
+        ));
+    }
     t.finish()?;
     Ok(ModelSpec {
         hidden,
@@ -354,6 +395,8 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
         output,
         init,
         loss,
+        norm,
+        residual,
     })
 }
 

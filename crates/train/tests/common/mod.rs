@@ -24,6 +24,8 @@ pub fn tutorial(activation: Activation, epochs: u32, record: RecordPolicy) -> Ru
                 std: 1.0,
             },
             loss: Loss::BinaryCrossEntropy,
+            norm: vanishing_core::Norm::None,
+            residual: false,
         },
         optimizer: Optimizer::RmsProp(RmsProp::default()),
         epochs,
