@@ -172,6 +172,8 @@ table!(
         activation,
         output,
         init,
+        norm,
+        residual,
         optimizer,
         learning_rate,
         depth,

@@ -27,6 +27,10 @@ pub struct RunRow {
     pub output: String,
     /// Kernel initializer, with its parameters (`normal(0, 1)`, `glorot_uniform`).
     pub init: String,
+    /// Normalization of the hidden layers' pre-activations (`none`, `batch`, `layer`).
+    pub norm: String,
+    /// Whether the hidden layers after the first add their input to their output.
+    pub residual: bool,
     /// Optimizer, with its variant where it has one (`rmsprop(keras2)`, `adam`).
     pub optimizer: String,
     /// Learning rate.

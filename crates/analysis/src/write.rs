@@ -105,6 +105,8 @@ fn run_row(run: &RunResult) -> RunRow {
         activation: spec.model.activation.to_string(),
         output: spec.model.output.to_string(),
         init: describe_init(spec.model.init),
+        norm: spec.model.norm.name().to_owned(),
+        residual: spec.model.residual,
         optimizer: describe_optimizer(&spec.optimizer),
         learning_rate: spec.optimizer.learning_rate(),
         depth: hidden.len() as i64,

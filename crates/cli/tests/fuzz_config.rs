@@ -31,7 +31,7 @@ const HANG: Duration = Duration::from_secs(20);
 
 /// Values that have found bugs in parsers before: boundaries of integer types, floats
 /// that are not numbers, wrong types, empty containers, control characters.
-const AWKWARD: [&str; 44] = [
+const AWKWARD: [&str; 47] = [
     "0",
     "1",
     "-1",
@@ -68,6 +68,9 @@ const AWKWARD: [&str; 44] = [
     "\"step\"",
     "\"f64\"",
     "\"moons\"",
+    "\"batch\"",
+    "\"layer\"",
+    "[5, 3]",
     "\"\\u0000\"",
     "[]",
     "[0]",
@@ -79,7 +82,7 @@ const AWKWARD: [&str; 44] = [
 ];
 
 /// Every key the schema knows, by section ("" for the top level).
-const KEYS: [(&str, &str); 31] = [
+const KEYS: [(&str, &str); 33] = [
     ("", "name"),
     ("", "description"),
     ("", "seeds"),
@@ -96,6 +99,8 @@ const KEYS: [(&str, &str); 31] = [
     ("model", "output"),
     ("model", "init"),
     ("model", "loss"),
+    ("model", "norm"),
+    ("model", "residual"),
     ("optimizer", "kind"),
     ("optimizer", "learning_rate"),
     ("optimizer", "momentum"),

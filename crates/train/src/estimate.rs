@@ -148,8 +148,13 @@ impl RunSpec {
         };
         let eval_rows = sizes.train_rows.max(sizes.test_rows).min(EVAL_ROWS);
         // Pre-activations, activations and their gradients, for a minibatch and for
-        // an evaluation chunk; the recorder derives one more layer-sized buffer.
-        let activations = 4.0 * sizes.units * (sizes.batch + eval_rows) * scalar;
+        // an evaluation chunk; the recorder derives one more layer-sized buffer, a
+        // normalized layer keeps its normalized product and that product's gradient,
+        // and a residual layer its output and the output's gradient.
+        let per_unit = 4.0
+            + if self.model.norm.is_some() { 2.0 } else { 0.0 }
+            + if self.model.residual { 2.0 } else { 0.0 };
+        let activations = per_unit * sizes.units * (sizes.batch + eval_rows) * scalar;
         MemoryEstimate {
             parameters: PARAMETER_COPIES * sizes.parameters * scalar,
             activations,

@@ -6,7 +6,9 @@ use vanishing_core::{Architecture, MatRef, Optimizer, OptimizerState, Scalar, Wo
 ///
 /// A training step is [`Mlp::compute_gradients`] then [`Mlp::apply_gradients`]; between
 /// the two, everything the step computed (gradients, activations, pre-activation
-/// gradients) can be read for recording. Neither allocates.
+/// gradients) can be read for recording. Neither allocates. A network with batch
+/// normalization also keeps its moving statistics, which every applied step updates
+/// from its minibatch and evaluation reads.
 #[derive(Debug, Clone)]
 pub struct Mlp<T> {
     arch: Architecture,
@@ -15,6 +17,7 @@ pub struct Mlp<T> {
     workspace: Workspace<T>,
     optimizer: Optimizer,
     state: OptimizerState<T>,
+    moving: Vec<T>,
 }
 
 impl<T: Scalar> Mlp<T> {
@@ -31,6 +34,7 @@ impl<T: Scalar> Mlp<T> {
             workspace: Workspace::new(&arch, max_batch),
             grads: vec![T::ZERO; n],
             state: optimizer.init_state(n),
+            moving: arch.init_state(),
             arch,
             params,
             optimizer,
@@ -57,6 +61,20 @@ impl<T: Scalar> Mlp<T> {
         &self.workspace
     }
 
+    /// The moving statistics of the batch-normalized layers (layout:
+    /// [`Architecture::init_state`]; empty without any).
+    pub fn moving_statistics(&self) -> &[T] {
+        &self.moving
+    }
+
+    /// Parameters and moving statistics, as evaluation reads them.
+    pub(crate) fn weights(&self) -> crate::observe::Weights<'_, T> {
+        crate::observe::Weights {
+            params: &self.params,
+            moving: &self.moving,
+        }
+    }
+
     /// The optimizer's state.
     pub fn optimizer_state(&self) -> &OptimizerState<T> {
         &self.state
@@ -69,8 +87,12 @@ impl<T: Scalar> Mlp<T> {
             .forward_backward(&self.arch, &self.params, x, y, &mut self.grads)
     }
 
-    /// Applies the last computed gradients with the optimizer.
+    /// Applies the last computed gradients with the optimizer, and folds the
+    /// minibatch's statistics into the moving ones (as Keras does on every training
+    /// step; a gradient computed but not applied leaves them as they were).
     pub fn apply_gradients(&mut self) {
+        self.workspace
+            .update_moving_statistics(&self.arch, &mut self.moving);
         let par = self.workspace.par();
         self.optimizer
             .step_par(&mut self.state, &mut self.params, &self.grads, par);

@@ -298,11 +298,29 @@ pub(crate) fn send_metrics<S: Sink + ?Sized>(
     (train, test)
 }
 
-/// Mean loss and accuracy of `params` over a whole split, through `eval` (whose
-/// batch size sets the chunk) and the input buffer `eval_x`.
+/// What evaluation reads of a network: its parameters and the moving statistics of
+/// its batch-normalized layers (empty without any).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Weights<'a, T> {
+    pub(crate) params: &'a [T],
+    pub(crate) moving: &'a [T],
+}
+
+impl<'a, T> Weights<'a, T> {
+    /// The parameters of a network without moving statistics.
+    pub(crate) fn plain(params: &'a [T]) -> Self {
+        Self {
+            params,
+            moving: &[],
+        }
+    }
+}
+
+/// Mean loss and accuracy of `weights` over a whole split, in evaluation mode, through
+/// `eval` (whose batch size sets the chunk) and the input buffer `eval_x`.
 pub(crate) fn evaluate<T: Scalar>(
     arch: &Architecture,
-    params: &[T],
+    weights: Weights<'_, T>,
     rows: &Rows<T>,
     eval: &mut Workspace<T>,
     eval_x: &mut [T],
@@ -313,7 +331,7 @@ pub(crate) fn evaluate<T: Scalar>(
         let len = chunk.min(rows.n - start);
         rows.chunk(start, len, &mut eval_x[..len * rows.d]);
         let x = MatRef::from_column_major_slice(&eval_x[..len * rows.d], len, rows.d);
-        eval.forward(arch, params, x);
+        eval.infer(arch, weights.params, weights.moving, x);
         let y = &rows.y[start..start + len];
         loss_sum += eval.loss(arch, y).to_f64() * len as f64;
         // The single output column, as one slice.
@@ -333,11 +351,12 @@ pub(crate) fn count_correct<T: Scalar>(out: &[T], y: &[T]) -> usize {
         .count()
 }
 
-/// Sends the output of `params` over a grid around the training data.
+/// Sends the output of `weights` (in evaluation mode) over a grid around the training
+/// data.
 pub(crate) fn boundary<T: Scalar, S: Sink + ?Sized>(
     spec: &RunSpec,
     arch: &Architecture,
-    params: &[T],
+    weights: Weights<'_, T>,
     train: &Rows<T>,
     eval: &mut Workspace<T>,
     eval_x: &mut [T],
@@ -373,7 +392,7 @@ pub(crate) fn boundary<T: Scalar, S: Sink + ?Sized>(
             eval_x[len + i] = T::from_f64(b);
         }
         let x = MatRef::from_column_major_slice(&eval_x[..2 * len], len, 2);
-        eval.forward(arch, params, x);
+        eval.infer(arch, weights.params, weights.moving, x);
         let out = eval.output();
         probability.extend((0..len).map(|i| out[(i, 0)].to_f64()));
     }

@@ -19,7 +19,7 @@ use vanishing_core::{
 use vanishing_data::Split as DataSplit;
 
 use crate::observe::{
-    EVAL_CHUNK, Metrics, Recorded, Recorder, Rows, STREAM_INIT, STREAM_SHUFFLE, announce,
+    EVAL_CHUNK, Metrics, Recorded, Recorder, Rows, STREAM_INIT, STREAM_SHUFFLE, Weights, announce,
     batch_rows, boundary, draws_boundary, evaluate, reshuffle, send_metrics, stream,
 };
 use crate::{Precision, RunOutcome, RunSpec, Sink, TrainError, train};
@@ -303,7 +303,7 @@ impl<'a, T: Recorded> Group<'a, T> {
                 boundary(
                     lane.spec,
                     &self.arch,
-                    &self.lane_params,
+                    Weights::plain(&self.lane_params),
                     &lane.train,
                     &mut self.single_eval,
                     &mut self.single_eval_x,
@@ -454,7 +454,7 @@ impl<'a, T: Recorded> Group<'a, T> {
                 let mut split = |rows: &Rows<T>| {
                     evaluate(
                         &self.arch,
-                        params,
+                        Weights::plain(params),
                         rows,
                         &mut self.single_eval,
                         &mut self.single_eval_x,

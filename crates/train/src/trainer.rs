@@ -158,11 +158,10 @@ impl<'a, T: Recorded> Trainer<'a, T> {
         }
         if !diverged && draws_boundary(self.spec, &self.train) {
             let arch = self.mlp.architecture();
-            let params = self.mlp.params();
             boundary(
                 self.spec,
                 arch,
-                params,
+                self.mlp.weights(),
                 &self.train,
                 &mut self.eval,
                 &mut self.eval_x,
@@ -228,7 +227,7 @@ impl<'a, T: Recorded> Trainer<'a, T> {
         let rows = if test { &self.test } else { &self.train };
         evaluate(
             self.mlp.architecture(),
-            self.mlp.params(),
+            self.mlp.weights(),
             rows,
             &mut self.eval,
             &mut self.eval_x,
