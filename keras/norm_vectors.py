@@ -1,7 +1,7 @@
 """Reference values of normalized and residual layers, computed by Keras itself.
 
 Writes the JSON fixture that the core's tests compare with (`just keras-norm-vectors`):
-for small networks whose hidden layers are `Dense(use_bias=False)` followed by
+for small networks whose hidden layers are `Dense` followed by
 `BatchNormalization` or `LayerNormalization` (Keras' defaults: momentum 0.99, epsilon
 1e-3) and the activation, optionally with the layer's input added back (a residual
 layer), the output and loss of one training-mode pass, the gradient of every
@@ -40,7 +40,6 @@ def build(sizes: list[int], activation: str, norm: str, residual: bool, seed: in
     for i, units in enumerate(sizes):
         dense = keras.layers.Dense(
             units,
-            use_bias=False,
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
         )
         if norm == "batch":
@@ -67,6 +66,7 @@ def snapshot(hidden, final) -> dict:
     for dense, normalize in hidden:
         entry = {
             "kernel": dense.kernel.numpy().tolist(),
+            "bias": dense.bias.numpy().tolist(),
             "gamma": normalize.gamma.numpy().tolist(),
             "beta": normalize.beta.numpy().tolist(),
         }
@@ -92,6 +92,7 @@ def case(sizes: list[int], activation: str, norm: str, residual: bool, seed: int
         units = normalize.gamma.shape[0]
         normalize.gamma.assign(rng.uniform(0.5, 1.5, size=units))
         normalize.beta.assign(rng.uniform(-0.5, 0.5, size=units))
+        dense.bias.assign(rng.uniform(-0.5, 0.5, size=units))
     final.bias.assign(rng.uniform(-0.5, 0.5, size=1))
     bce = keras.losses.BinaryCrossentropy()
     initial = snapshot(hidden, final)
@@ -100,12 +101,12 @@ def case(sizes: list[int], activation: str, norm: str, residual: bool, seed: int
         loss = bce(y, out)
     variables = []
     for dense, normalize in hidden:
-        variables += [dense.kernel, normalize.gamma, normalize.beta]
+        variables += [dense.kernel, dense.bias, normalize.gamma, normalize.beta]
     variables += [final.kernel, final.bias]
     grads = tape.gradient(loss, variables)
     names = []
     for i in range(len(hidden)):
-        names += [f"hidden{i + 1}_kernel", f"hidden{i + 1}_gamma", f"hidden{i + 1}_beta"]
+        names += [f"hidden{i + 1}_{name}" for name in ("kernel", "bias", "gamma", "beta")]
     names += ["output_kernel", "output_bias"]
     after_pass = snapshot(hidden, final)
     eval_output = model(x, training=False).numpy().tolist()
@@ -115,6 +116,7 @@ def case(sizes: list[int], activation: str, norm: str, residual: bool, seed: int
     # A second model of the same shape, set to the first one's starting point.
     for (dense, normalize), layer in zip(hidden_steps, initial["hidden"]):
         dense.kernel.assign(np.array(layer["kernel"]))
+        dense.bias.assign(np.array(layer["bias"]))
         normalize.gamma.assign(np.array(layer["gamma"]))
         normalize.beta.assign(np.array(layer["beta"]))
         if "moving_mean" in layer:
@@ -166,7 +168,7 @@ def main() -> None:
         },
         "note": (
             "float64 throughout; kernels are (fan_in, units) row-major nested lists; "
-            "hidden layers are Dense(use_bias=False) -> normalization -> activation "
+            "hidden layers are Dense -> normalization -> activation "
             "(+ the layer's input for residual layers after the first); output Dense(1, "
             "sigmoid); loss is BinaryCrossentropy; SGD learning rate 0.1"
         ),

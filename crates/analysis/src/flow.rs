@@ -88,6 +88,10 @@ pub struct ConfigSummary {
     pub activation: String,
     /// Kernel initializer.
     pub init: String,
+    /// Normalization of the hidden layers (`none`, `batch`, `layer`).
+    pub norm: String,
+    /// Whether the hidden layers after the first are residual.
+    pub residual: bool,
     /// Optimizer.
     pub optimizer: String,
     /// `std(dLoss/dW)` of the first layer over the last layer's, at the first record.
@@ -356,6 +360,8 @@ fn summaries(tables: &ExperimentTables, records: &Records<'_>) -> Vec<ConfigSumm
                 depth: first.depth,
                 activation: first.activation.clone(),
                 init: first.init.clone(),
+                norm: first.norm.clone(),
+                residual: first.residual,
                 optimizer: first.optimizer.clone(),
                 ratio_initial: Spread::of(at(Moment::Initial).into_iter().filter_map(ratio)),
                 ratio_final: Spread::of(at(Moment::Final).into_iter().filter_map(ratio)),

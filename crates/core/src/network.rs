@@ -19,7 +19,7 @@ pub struct LayerSpec {
     /// Initializer of the layer's kernel (the bias starts at zero).
     pub init: Init,
     /// Normalization of the pre-activation before the activation; a normalized layer
-    /// has a learned scale (starting at one) and shift (its bias) instead of a bias.
+    /// has a learned scale (starting at one) and shift (starting at zero) after it.
     pub norm: Norm,
     /// Whether the layer adds its input to its activation (`x + f(z)`, He et al. 2016),
     /// which needs as many units as inputs.
@@ -43,8 +43,11 @@ impl LayerSpec {
 ///
 /// The kernel `W` (`fan_in x units`, Keras' shape) is stored column-major: the weight
 /// from input `i` to unit `j` is at `kernel.start + i + j * fan_in`. The bias follows
-/// right after it; a normalized layer's bias is its shift `beta`, followed by its scale
-/// `gamma`. A batch-normalized layer's moving statistics live in a separate state
+/// right after it; a normalized layer's scale `gamma` and shift `beta` follow. Every
+/// layer keeps the bias of its product, as Keras' `Dense` does by default: layer
+/// normalization needs it (it normalizes across units, which a per-unit bias changes);
+/// under batch normalization it cancels, its gradient is exactly zero and it stays at
+/// zero. A batch-normalized layer's moving statistics live in a separate state
 /// vector of [`Architecture::n_state`] values, which evaluation reads and training
 /// updates but no gradient touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct LayerShape {
     pub bias: Range<usize>,
     /// Range of a normalized layer's scale in the parameter vector (empty otherwise).
     pub scale: Range<usize>,
+    /// Range of a normalized layer's shift in the parameter vector (empty otherwise).
+    pub shift: Range<usize>,
     /// Range of a batch-normalized layer's moving mean in the state vector (empty
     /// otherwise).
     pub moving_mean: Range<usize>,
@@ -142,8 +147,10 @@ impl Architecture {
             layer.init.validate()?;
             let kernel = offset..offset + fan_in * layer.units;
             let bias = kernel.end..kernel.end + layer.units;
-            let scale = bias.end..bias.end + if layer.norm.is_some() { layer.units } else { 0 };
-            offset = scale.end;
+            let normed = if layer.norm.is_some() { layer.units } else { 0 };
+            let scale = bias.end..bias.end + normed;
+            let shift = scale.end..scale.end + normed;
+            offset = shift.end;
             let stats = if layer.norm == Norm::Batch {
                 layer.units
             } else {
@@ -158,6 +165,7 @@ impl Architecture {
                 kernel,
                 bias,
                 scale,
+                shift,
                 moving_mean,
                 moving_variance,
             });
@@ -235,7 +243,7 @@ impl Architecture {
     }
 
     /// Fresh parameters: every kernel drawn from its layer's initializer, layer by layer
-    /// from the input side, every bias (shift) zero and every scale one, as Keras
+    /// from the input side, every bias and shift zero and every scale one, as Keras
     /// starts them.
     pub fn init_params<T: Scalar, R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<T> {
         let mut params = vec![T::ZERO; self.n_params];
@@ -289,8 +297,6 @@ pub struct Workspace<T> {
     delta: Vec<Vec<T>>,
     /// Per layer, what only normalized or residual layers need (empty otherwise).
     extra: Vec<LayerExtra<T>>,
-    /// A zero bias for the bias-free product of normalized layers.
-    zeros: Vec<T>,
 }
 
 /// The buffers of one layer beyond `Z`, `A` and `D`.
@@ -360,7 +366,6 @@ impl<T: Scalar> Workspace<T> {
                 }
             })
             .collect();
-        let widest = arch.shapes().iter().map(|s| s.units).max().unwrap_or(0);
         Self {
             max_batch,
             batch: 0,
@@ -369,7 +374,6 @@ impl<T: Scalar> Workspace<T> {
             a: buffers(),
             delta: buffers(),
             extra,
-            zeros: vec![T::ZERO; widest],
         }
     }
 
@@ -553,10 +557,10 @@ impl<T: Scalar> Workspace<T> {
                     MatMut::from_column_major_slice_mut(u, batch, s.units),
                     input,
                     arch.kernel(params, l),
-                    &self.zeros[..s.units],
+                    arch.bias(params, l),
                     self.par,
                 );
-                let (beta, gamma) = (&params[s.bias.clone()], &params[s.scale.clone()]);
+                let (beta, gamma) = (&params[s.shift.clone()], &params[s.scale.clone()]);
                 match (layer.norm, stats) {
                     (Norm::Batch, Statistics::Batch) => {
                         norm::column_moments(
@@ -683,19 +687,27 @@ impl<T: Scalar> Workspace<T> {
             let (before, from_l) = self.delta.split_at_mut(l);
             let (extra_before, extra_from_l) = self.extra.split_at_mut(l);
             let extra = &mut extra_from_l[0];
-            let (dw, rest) = grads[s.kernel.start..s.scale.end].split_at_mut(s.kernel.len());
-            let (db, dgamma) = rest.split_at_mut(s.units);
+            let (dw, rest) = grads[s.kernel.start..s.shift.end].split_at_mut(s.kernel.len());
+            let (db, rest) = rest.split_at_mut(s.units);
+            let (dgamma, dbeta) = rest.split_at_mut(s.scale.len());
             // The gradient at the product `A W`: `D` itself, or through the normalization.
             let d_product: &[T] = if layer.norm.is_some() {
                 let d = &from_l[0][..n];
                 let xn = &extra.normalized[..n];
-                norm::scale_shift_grad(d, xn, batch, dgamma, db);
+                norm::scale_shift_grad(d, xn, batch, dgamma, dbeta);
                 let gamma = &params[s.scale.clone()];
                 let du = &mut extra.product_grad[..n];
                 match layer.norm {
-                    Norm::Batch => {
-                        norm::column_input_grad(d, xn, batch, gamma, &extra.inv_std, dgamma, db, du)
-                    }
+                    Norm::Batch => norm::column_input_grad(
+                        d,
+                        xn,
+                        batch,
+                        gamma,
+                        &extra.inv_std,
+                        dgamma,
+                        dbeta,
+                        du,
+                    ),
                     _ => norm::row_input_grad(
                         d,
                         xn,
@@ -705,6 +717,15 @@ impl<T: Scalar> Workspace<T> {
                         &mut extra.row_sums,
                         du,
                     ),
+                }
+                if layer.norm == Norm::Batch {
+                    // Every shift of a unit over the batch is subtracted again with the
+                    // batch's mean: the bias' gradient is exactly zero, and written so
+                    // rather than as the rounding noise of `sum dU`, which adaptive
+                    // optimizers would rescale into full steps of a drifting bias.
+                    db.fill(T::ZERO);
+                } else {
+                    bias_grad(db, MatRef::from_column_major_slice(du, batch, s.units));
                 }
                 du
             } else {

@@ -1,8 +1,8 @@
 //! Normalization of a layer's pre-activation, as Keras' `BatchNormalization` and
 //! `LayerNormalization` compute it.
 //!
-//! A normalized layer computes `U = A W` (no bias: the shift `beta` takes its place),
-//! then `X = (U - mean) / sqrt(var + eps)` and `Z = gamma X + beta`, and applies its
+//! A normalized layer computes `U = A W + b`, then `X = (U - mean) / sqrt(var + eps)`
+//! and `Z = gamma X + beta`, and applies its
 //! activation to `Z`. Batch normalization takes `mean` and `var` of every unit over the
 //! batch while training and the moving statistics while evaluating; layer normalization
 //! takes them of every row over the layer's units, the same way in both modes.
@@ -42,7 +42,7 @@ impl Norm {
         }
     }
 
-    /// Whether the layer has learned scale and shift instead of a bias.
+    /// Whether the layer has a learned scale and shift after its product.
     pub fn is_some(self) -> bool {
         self != Self::None
     }

@@ -375,8 +375,9 @@ impl NormCase {
         let shapes = self.arch.shapes();
         for (s, layer) in shapes.iter().zip(hidden) {
             params[s.kernel.clone()].copy_from_slice(&column_major(&matrix(&layer["kernel"])));
+            params[s.bias.clone()].copy_from_slice(&floats(&layer["bias"]));
             params[s.scale.clone()].copy_from_slice(&floats(&layer["gamma"]));
-            params[s.bias.clone()].copy_from_slice(&floats(&layer["beta"]));
+            params[s.shift.clone()].copy_from_slice(&floats(&layer["beta"]));
             if !s.moving_mean.is_empty() {
                 state[s.moving_mean.clone()].copy_from_slice(&floats(&layer["moving_mean"]));
                 state[s.moving_variance.clone()]
@@ -430,29 +431,23 @@ fn normalized_and_residual_layers_match_keras_in_f64() {
         assert_close(loss, case["loss"].as_f64().unwrap(), rel, &net.name);
         let expected = &case["grads"];
         for (l, s) in arch.shapes().iter().enumerate() {
-            let (kernel, bias) = if l + 1 == arch.shapes().len() {
-                ("output_kernel".to_owned(), "output_bias".to_owned())
+            let name = if l + 1 == arch.shapes().len() {
+                "output".to_owned()
             } else {
-                let gamma = format!("hidden{}_gamma", l + 1);
-                net.assert_all_close(
-                    &grads[s.scale.clone()],
-                    &floats(&expected[&gamma]),
-                    rel,
-                    &gamma,
-                );
-                (
-                    format!("hidden{}_kernel", l + 1),
-                    format!("hidden{}_beta", l + 1),
-                )
+                format!("hidden{}", l + 1)
             };
+            let mut parts = vec![("bias", s.bias.clone())];
+            if !s.scale.is_empty() {
+                parts.push(("gamma", s.scale.clone()));
+                parts.push(("beta", s.shift.clone()));
+            }
+            let kernel = format!("{name}_kernel");
             let want = column_major(&matrix(&expected[&kernel]));
             net.assert_all_close(&grads[s.kernel.clone()], &want, rel, &kernel);
-            net.assert_all_close(
-                &grads[s.bias.clone()],
-                &floats(&expected[&bias]),
-                rel,
-                &bias,
-            );
+            for (part, range) in parts {
+                let key = format!("{name}_{part}");
+                net.assert_all_close(&grads[range], &floats(&expected[&key]), rel, &key);
+            }
         }
         ws.update_moving_statistics(arch, &mut state);
         let (_, state_after) = net.load(&case["after_pass"]);

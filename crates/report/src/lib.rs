@@ -7,7 +7,9 @@
 //! `index.html`. The page tells the story in order: the tutorial's results and
 //! comparisons (`tutorial`), then why the gradient vanishes (`why`: gradient flow per
 //! layer beside Glorot & Bengio's variance recursion, saturation over training,
-//! histograms at initialization on shared bins, update sizes), then the sweeps
+//! histograms at initialization on shared bins, update sizes), then what fixes it
+//! (`remedies`: He initialization, batch normalization, residual connections and
+//! optimizers ranked on deep networks), then the sweeps
 //! (`sweeps`: vanishing ratios and heatmaps over depth), the Keras comparison and every
 //! experiment in detail. Every figure has a stable anchor and a caption computed from
 //! the data, and charts are drawn lazily as they scroll into view. Failures are
@@ -19,6 +21,7 @@ mod histograms;
 mod keras;
 mod layer_charts;
 mod page;
+mod remedies;
 mod series;
 mod sweeps;
 mod tutorial;
@@ -137,6 +140,7 @@ pub fn render(all: &[ExperimentTables]) -> String {
         tutorial::results(&mut page, &small);
         tutorial::side_by_side(&mut page, &small);
         why::section(&mut page, &experiments);
+        remedies::section(&mut page, &experiments);
         page.heading(2, "sweeps", "Sweeps");
         sweeps::ratio(&mut page, &small);
         for e in experiments.iter().filter(|e| sweeps::is_depth_sweep(e)) {
@@ -178,8 +182,9 @@ with a ReLU or a sigmoid hidden layer, then a deeper one with four hidden layers
 units whose weights all start from a normal distribution with standard deviation 1,
 trained with sigmoid, tanh and ReLU activations, and finally the same networks started
 from Glorot's initialization instead. Then it measures why the gradient vanishes, as
-Glorot &amp; Bengio (2010) did, and sweeps depth, activation, initialization and
-optimizer.</p>
+Glorot &amp; Bengio (2010) did, tries the remedies found since (He initialization,
+batch normalization, residual connections, adaptive optimizers) on deeper networks, and
+sweeps depth, activation, initialization and optimizer.</p>
 <p><b>How to read the charts.</b> Layers are numbered from the input: <code>hidden1</code>
 is next to the data, <code>output</code> is the last layer. "Weight" charts show the mean
 and standard deviation of each layer's weights after every epoch (epoch 0 is before

@@ -21,7 +21,7 @@ const MIN_DEPTHS: usize = 3;
 /// Blue (vanishing) through white (ratio 1) to red (exploding), for log10 ratios.
 const DIVERGING: [&str; 5] = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"];
 /// Pale to dark green, for accuracies.
-const SEQUENTIAL: [&str; 3] = ["#f7fcf5", "#a1d99b", "#238b45"];
+pub(crate) const SEQUENTIAL: [&str; 3] = ["#f7fcf5", "#a1d99b", "#238b45"];
 
 /// How a heatmap colours and labels its cells.
 #[derive(Clone, Copy)]
