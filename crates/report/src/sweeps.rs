@@ -65,6 +65,10 @@ pub(crate) fn ratio(page: &mut Page, experiments: &[&ExperimentTables]) {
             at_end.push(r.at_end);
         }
     }
+    if categories.is_empty() {
+        page.html("<p>No experiment small enough to list configuration by configuration.</p>");
+        return;
+    }
     let chart_below = at_init.iter().filter(|&&v| v < 0.1).count();
     let chart = charts::log_bars(
         "Vanishing ratio: std(dLoss/dW) of the first layer / of the last layer",

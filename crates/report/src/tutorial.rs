@@ -108,6 +108,11 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
         }
     }
     page.html("</tbody></table>");
+    if categories.is_empty() {
+        // A chart without categories draws nothing, and ECharts stops painting the
+        // page's other charts over it.
+        return;
+    }
     let many = values.iter().any(|v| v.len() > charts::MAX_DOTS);
     let chart = if many {
         charts::accuracy_boxes(
