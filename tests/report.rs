@@ -513,6 +513,13 @@ fn the_shipped_experiments_explain_the_problem() {
         "depth-depth-sweep-ratio-initial",
         "depth-depth-sweep-accuracy-sgd",
         "depth-depth-sweep-first-update-rmsprop-keras2",
+        "fixes",
+        "fixes-remedies",
+        "fixes-remedies-ranking",
+        "fixes-remedies-flow-at-initialization",
+        "fixes-remedies-flow-after-training",
+        "fixes-remedies-accuracy-adam",
+        "fixes-remedies-accuracy-sgd",
     ] {
         assert!(
             html.contains(&format!("id=\"{anchor}\"")),
@@ -549,6 +556,27 @@ fn the_shipped_experiments_explain_the_problem() {
             "{config}: {measured} vs theory {theory}"
         );
     }
+    // What fixes it: the plain 20-layer sigmoid network stays at chance with its first
+    // layer cut off from the gradient, and batch normalization alone rescues it.
+    let fixes = &html[html.find("id=\"fixes-remedies\"").unwrap()..];
+    let plain = number_after(
+        fixes,
+        "Without any remedy, the 20-layer sigmoid network ends at a median accuracy of ",
+    );
+    assert!(
+        plain < 0.6,
+        "the plain deep sigmoid network learned: {plain}"
+    );
+    let ratio = number_after(fixes, "at initialization its first layer gets 10<sup>");
+    assert!(
+        ratio < -6.0,
+        "the plain network's gradient ratio is 10^{ratio}"
+    );
+    let batch_norm = number_after(fixes, "batch norm reaches ");
+    assert!(
+        batch_norm > 0.8,
+        "batch normalization alone reached {batch_norm}"
+    );
     let Some(chromium) = find_chromium() else {
         assert!(
             std::env::var("VANISHING_REQUIRE_BROWSER").as_deref() != Ok("1"),

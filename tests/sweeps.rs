@@ -554,10 +554,48 @@ boundary_grid = 9
 "model.hidden" = [[5, 5, 3], [40]]
 "#;
 
+/// Normalized and residual networks, which train alone, beside plain ones in lanes.
+const REMEDIES: &str = r#"
+name = "crash-sweep"
+description = "Remedies, to compare thread counts."
+seeds = { count = 3, start = 0 }
+
+[data]
+n_samples = 120
+noise = 0.1
+
+[model]
+hidden = [6, 6, 6]
+activation = "sigmoid"
+
+[optimizer]
+kind = "adam"
+
+[train]
+epochs = 5
+batch_size = 16
+
+[record]
+every = 3
+histogram_bins = 10
+boundary_grid = 7
+
+[sweep]
+"model.norm" = ["none", "batch", "layer"]
+"model.residual" = [false, true]
+"train.precision" = ["f32", "f64"]
+"#;
+
 #[test]
 fn runs_side_by_side_write_the_tables_of_runs_trained_alone() {
+    // Also the determinism contract across thread counts: the reference trains on two
+    // threads, the comparison on one.
     let tmp = tempfile::tempdir().unwrap();
-    for (name, text) in [("tutorial-like", SWEEP), ("mixed", MIXED)] {
+    for (name, text) in [
+        ("tutorial-like", SWEEP),
+        ("mixed", MIXED),
+        ("remedies", REMEDIES),
+    ] {
         let file = write_sweep(&tmp.path().join(name), text);
         let together = reference(&tmp.path().join(name), &file);
         let out = tmp.path().join(name).join("alone");

@@ -537,18 +537,18 @@ impl<T: Scalar> Workspace<T> {
             let n = batch * s.units;
             let (done, rest) = self.a.split_at_mut(l);
             let (extra_done, extra_rest) = self.extra.split_at_mut(l);
-            let input = match (done.last(), extra_done.last()) {
-                (None, _) => x,
-                (Some(prev), Some(prev_extra)) => {
-                    let out = if prev_extra.output.is_empty() {
-                        prev
-                    } else {
-                        &prev_extra.output
-                    };
-                    MatRef::from_column_major_slice(&out[..batch * s.fan_in], batch, s.fan_in)
-                }
+            // The previous layer's output as one column-major slice (none for the
+            // input batch, which may have any strides).
+            let previous: Option<&[T]> = match (done.last(), extra_done.last()) {
+                (None, _) => None,
+                (Some(prev), Some(prev_extra)) => Some(if prev_extra.output.is_empty() {
+                    &prev[..batch * s.fan_in]
+                } else {
+                    &prev_extra.output[..batch * s.fan_in]
+                }),
                 (Some(_), None) => unreachable!("one extra per layer"),
             };
+            let input = previous.map_or(x, |p| MatRef::from_column_major_slice(p, batch, s.fan_in));
             let extra = &mut extra_rest[0];
             let z = &mut self.z[l][..n];
             if layer.norm.is_some() {
@@ -627,8 +627,17 @@ impl<T: Scalar> Workspace<T> {
                 // A residual layer's input has its width, so the input read above is
                 // the skip connection.
                 let out = &mut extra.output[..n];
-                for ((o, &av), xv) in out.iter_mut().zip(a.iter()).zip(skip_values(input)) {
-                    *o = xv + av;
+                match previous {
+                    Some(p) => {
+                        for ((o, &av), &xv) in out.iter_mut().zip(a.iter()).zip(p) {
+                            *o = xv + av;
+                        }
+                    }
+                    None => {
+                        for ((o, &av), xv) in out.iter_mut().zip(a.iter()).zip(skip_values(input)) {
+                            *o = xv + av;
+                        }
+                    }
                 }
             }
         }

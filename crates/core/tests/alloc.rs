@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use vanishing_core::{
-    Activation, Adam, Architecture, Init, LayerSpec, Loss, MatRef, Optimizer, RmsProp,
+    Activation, Adam, Architecture, Init, LayerSpec, Loss, MatRef, Norm, Optimizer, RmsProp,
     RmsPropVariant, Scalar, Sgd, Workspace,
 };
 use vanishing_testkit::{CountingAllocator, allocations};
@@ -42,9 +42,35 @@ fn allocations_per_steps<T: Scalar>(
     batch: usize,
     steps: usize,
 ) -> u64 {
+    allocations_with::<T>(
+        inputs,
+        hidden,
+        activation,
+        (Norm::None, false),
+        batch,
+        steps,
+    )
+}
+
+/// [`allocations_per_steps`] for hidden layers with a normalization and, after the
+/// first, skip connections; each step also updates the moving statistics and every
+/// third passes the batch forward in evaluation mode.
+fn allocations_with<T: Scalar>(
+    inputs: usize,
+    hidden: &[usize],
+    activation: Activation,
+    (norm, residual): (Norm, bool),
+    batch: usize,
+    steps: usize,
+) -> u64 {
     let mut layers: Vec<LayerSpec> = hidden
         .iter()
-        .map(|&units| LayerSpec::dense(units, activation, Init::GlorotUniform))
+        .enumerate()
+        .map(|(l, &units)| LayerSpec {
+            norm,
+            residual: residual && l > 0,
+            ..LayerSpec::dense(units, activation, Init::GlorotUniform)
+        })
         .collect();
     layers.push(LayerSpec::dense(
         1,
@@ -68,6 +94,7 @@ fn allocations_per_steps<T: Scalar>(
         let mut params: Vec<T> = arch.init_params(&mut rng);
         let mut grads = vec![T::ZERO; arch.n_params()];
         let mut state = opt.init_state::<T>(arch.n_params());
+        let mut moving = arch.init_state::<T>();
         let mut ws = Workspace::<T>::new(&arch, batch);
         let mut step = |ws: &mut Workspace<T>, params: &mut Vec<T>, full: bool| {
             let (x, y) = if full {
@@ -76,7 +103,11 @@ fn allocations_per_steps<T: Scalar>(
                 (x_part, &y[..remainder])
             };
             let loss = ws.forward_backward(&arch, params, x, y, &mut grads);
+            ws.update_moving_statistics(&arch, &mut moving);
             opt.step(&mut state, params, &grads);
+            if !full {
+                ws.infer(&arch, params, &moving, x);
+            }
             loss
         };
         step(&mut ws, &mut params, true);
@@ -105,6 +136,29 @@ fn tutorial_network_steps_allocate_nothing() {
             0,
             "f64 {activation}"
         );
+    }
+}
+
+#[test]
+fn normalized_and_residual_steps_allocate_nothing() {
+    for variant in [
+        (Norm::Batch, false),
+        (Norm::Layer, false),
+        (Norm::None, true),
+        (Norm::Batch, true),
+    ] {
+        for activation in [Activation::Sigmoid, Activation::Relu] {
+            assert_eq!(
+                allocations_with::<f32>(2, &[8, 8, 8, 8], activation, variant, 32, 50),
+                0,
+                "f32 {activation} {variant:?}"
+            );
+            assert_eq!(
+                allocations_with::<f64>(2, &[8, 8, 8, 8], activation, variant, 32, 50),
+                0,
+                "f64 {activation} {variant:?}"
+            );
+        }
     }
 }
 
