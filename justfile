@@ -44,6 +44,13 @@ doc:
 ci:
     bash .ci/run
 
+# The fixture crates/core/tests/data/keras-norm-vectors.json records its versions.
+# Writes the core's test values of normalized and residual networks from Keras itself.
+keras-norm-vectors:
+    python3 -m venv .venv-keras
+    .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
+    .venv-keras/bin/python keras/norm_vectors.py crates/core/tests/data/keras-norm-vectors.json
+
 # TensorFlow CPU goes into a git-ignored virtual environment; Keras' runs are imported
 # into data/keras/ and the report is rewritten. See docs/fidelity.md.
 # Trains the tutorial's configurations in vanishing and Keras and compares them.
