@@ -245,6 +245,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::float_cmp)] // Means and variances of small integers are exact.
     fn column_statistics_match_hand_computed_values() {
         // Column 0 is 1, 2, 3, 6 (mean 3, biased variance (4 + 1 + 0 + 9) / 4 = 3.5);
         // column 1 is constant 5 (variance 0, so 1 / sqrt(eps)).
@@ -266,6 +267,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // Means and variances of small integers are exact.
     fn row_statistics_match_hand_computed_values() {
         // Two rows of three units: row 0 is 1, 4, 7 (mean 4, variance 6), row 1 is
         // 0, 0, 3 (mean 1, variance (1 + 1 + 4) / 3 = 2).
