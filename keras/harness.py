@@ -42,7 +42,15 @@ def versions() -> dict[str, str]:
 
 
 def check_variant(config: dict, keras_major: int, where: str) -> None:
-    """Refuses a plan whose RMSprop variant is not the installed Keras' own."""
+    """Refuses a plan whose RMSprop variant is not the installed Keras' own, or whose
+    network this harness does not build (it replays plain dense layers only)."""
+    model = config["model"]
+    if model.get("norm", "none") != "none" or model.get("residual", False):
+        sys.exit(
+            f"error: {where}: model.norm and model.residual are not replayed by this harness, "
+            "which builds plain dense layers; the core's own Keras checks of normalized and "
+            "residual layers are in keras/norm_vectors.py"
+        )
     optimizer = config["optimizer"]
     if optimizer["kind"] != "rmsprop":
         return

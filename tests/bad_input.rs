@@ -95,6 +95,41 @@ fn unknown_key() {
 }
 
 #[test]
+fn residual_layers_of_different_widths() {
+    let toml = experiment("[model]\nhidden = [5, 5, 3]\nactivation = \"tanh\"\nresidual = true\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:5:12:",
+            "`model.residual`",
+            "hidden layer 3 has 3 units after 5",
+        ],
+    );
+}
+
+#[test]
+fn layer_normalization_of_one_unit() {
+    let toml = experiment("[model]\nhidden = [5, 1]\nactivation = \"tanh\"\nnorm = \"layer\"\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &["bad.toml:5:8:", "`model.norm`", "hidden layer 2 has 1 unit"],
+    );
+}
+
+#[test]
+fn unknown_normalization_with_a_near_name() {
+    let toml = experiment("[model]\nhidden = [5]\nactivation = \"tanh\"\nnorm = \"batchnorm\"\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:5:8:",
+            "`model.norm`",
+            "unknown normalization \"batchnorm\"",
+        ],
+    );
+}
+
+#[test]
 fn wrong_type() {
     let toml =
         experiment("[data]\nn_samples = \"many\"\n[model]\nhidden = [5]\nactivation = \"tanh\"\n");

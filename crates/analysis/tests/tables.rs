@@ -378,6 +378,8 @@ fn the_schema_is_the_documented_contract() {
                 "activation",
                 "output",
                 "init",
+                "norm",
+                "residual",
                 "optimizer",
                 "learning_rate",
                 "depth",
