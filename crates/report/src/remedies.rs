@@ -168,7 +168,7 @@ fn remedy_sweep(page: &mut Page, e: &ExperimentTables) {
     page.heading(
         3,
         &slug(&["fixes", &e.name]),
-        &format!("Remedies: {}", e.name),
+        &format!("Every remedy on the same deep networks ({})", e.name),
     );
     if let Some(run) = e.runs.first() {
         let baseline_init = summaries
