@@ -562,49 +562,36 @@ impl<T: Scalar> Workspace<T> {
                 );
                 let (beta, gamma) = (&params[s.shift.clone()], &params[s.scale.clone()]);
                 match (layer.norm, stats) {
-                    (Norm::Batch, Statistics::Batch) => {
-                        norm::column_moments(
-                            u,
-                            batch,
-                            &mut extra.mean,
-                            &mut extra.var,
-                            &mut extra.inv_std,
-                        );
-                        norm::normalize_columns(
-                            u,
-                            batch,
-                            &extra.mean,
-                            &extra.inv_std,
-                            gamma,
-                            beta,
-                            z,
-                        );
-                    }
-                    (Norm::Batch, Statistics::Moving(state)) => {
-                        let eps = T::from_f64(norm::NORM_EPSILON);
-                        extra.mean.copy_from_slice(&state[s.moving_mean.clone()]);
-                        for (inv, &var) in extra
-                            .inv_std
-                            .iter_mut()
-                            .zip(&state[s.moving_variance.clone()])
-                        {
-                            *inv = T::ONE / (var + eps).sqrt();
-                        }
-                        norm::normalize_columns(
-                            u,
-                            batch,
-                            &extra.mean,
-                            &extra.inv_std,
-                            gamma,
-                            beta,
-                            z,
-                        );
-                    }
                     (Norm::Layer, _) => {
                         norm::row_moments(u, batch, &mut extra.mean, &mut extra.inv_std);
                         norm::normalize_rows(u, batch, &extra.mean, &extra.inv_std, gamma, beta, z);
                     }
-                    (Norm::None, _) => unreachable!("checked above"),
+                    (_, stats) => {
+                        // The batch's own statistics are kept for the moving update; the
+                        // moving ones are read in place, so an evaluation pass between a
+                        // training pass and its update leaves the batch's intact.
+                        let mean = match stats {
+                            Statistics::Batch => {
+                                norm::column_moments(
+                                    u,
+                                    batch,
+                                    &mut extra.mean,
+                                    &mut extra.var,
+                                    &mut extra.inv_std,
+                                );
+                                &extra.mean[..]
+                            }
+                            Statistics::Moving(state) => {
+                                let eps = T::from_f64(norm::NORM_EPSILON);
+                                let var = &state[s.moving_variance.clone()];
+                                for (inv, &v) in extra.inv_std.iter_mut().zip(var) {
+                                    *inv = T::ONE / (v + eps).sqrt();
+                                }
+                                &state[s.moving_mean.clone()]
+                            }
+                        };
+                        norm::normalize_columns(u, batch, mean, &extra.inv_std, gamma, beta, z);
+                    }
                 }
             } else {
                 dense_forward(

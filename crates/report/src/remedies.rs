@@ -13,9 +13,10 @@ use crate::charts::PALETTE;
 use crate::layer_charts::{Trace, heatmap, lines_over};
 use crate::page::{Page, escape, slug};
 use crate::page_body;
-use crate::series::{Band, num, shared_log};
+use crate::series::num;
 use crate::sweeps::SEQUENTIAL;
 use crate::tutorial::activation_order;
+use crate::why::traces_log;
 
 /// The accuracy that counts as learning the task (chance is 0.5).
 const LEARNED: f64 = 0.9;
@@ -431,23 +432,8 @@ fn profiles(
                 .collect()
         })
         .collect();
-    let bands: Vec<Vec<Band>> = per_moment
-        .iter()
-        .map(|ts| {
-            ts.iter()
-                .map(|t| Band {
-                    name: t.name.clone(),
-                    points: t
-                        .points
-                        .iter()
-                        .flatten()
-                        .map(|p| (0.0, p.0, p.1, p.2))
-                        .collect(),
-                })
-                .collect()
-        })
-        .collect();
-    let scale = shared_log(&bands);
+    let all: Vec<&[Trace]> = per_moment.iter().map(Vec::as_slice).collect();
+    let scale = traces_log(&all);
     page.html(&format!(
         "<p class=\"note\">The spread of dC/ds, the gradient at each layer's pre-activation, \
          layer by layer for the {depth}-layer {} network under every remedy (training with {}, \

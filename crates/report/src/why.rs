@@ -103,7 +103,7 @@ fn trace(name: String, i: usize, dashed: bool, values: Vec<Option<Spread>>) -> T
 }
 
 /// A log scale spanning every value (and quartile) of the traces, in whole decades.
-fn traces_log(traces: &[&[Trace]]) -> Scale {
+pub(crate) fn traces_log(traces: &[&[Trace]]) -> Scale {
     let bands: Vec<Vec<Band>> = traces
         .iter()
         .map(|ts| {
