@@ -4,7 +4,13 @@
 //! system allocator and counts the allocations each thread makes. A test binary installs
 //! it with `#[global_allocator]` and reads [`allocations`] before and after the code
 //! under test, which is how the "a training step allocates nothing" promise is checked.
-#![allow(unsafe_code)] // A global allocator cannot be written without it.
+//!
+//! The module [`browser`] drives headless Chromium over the Chrome DevTools Protocol
+//! (a WebSocket to a browser on the loopback interface), so that end-to-end tests can
+//! load the report, click, type, resize, evaluate scripts and collect the page's errors
+//! as a person using it would meet them.
+
+pub mod browser;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -26,6 +32,7 @@ fn count() {
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator.
+#[allow(unsafe_code)] // A global allocator cannot be written without it.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
