@@ -8,8 +8,9 @@
 //! [`HistogramRecord`]s on fixed [`BinEdges`] shared by every run, loss and accuracy as [`MetricRecord`]s, and the trained model's
 //! decision surface as a [`BoundaryRecord`]. [`History`] is the
 //! sink that keeps everything in memory. [`train_together`] trains several runs that
-//! differ only in their seed side by side in the core's vector lanes, each run's records
-//! the bits [`train`] sends it alone. A spec also tells, before anything is allocated,
+//! differ only in their seed side by side in the core's vector lanes, through the same
+//! training loop as [`train`] and with the arithmetic each run has alone, so each run's
+//! records are the bits [`train`] sends it alone. A spec also tells, before anything is allocated,
 //! what its run will cost: [`RunSpec::estimated_rows`], [`RunSpec::estimated_memory`]
 //! (a [`MemoryEstimate`]) and [`RunSpec::estimated_seconds`]. The crate knows nothing of
 //! files, tables, HTML or TOML: records are plain structs.
@@ -19,6 +20,7 @@ mod estimate;
 mod mlp;
 mod observe;
 mod record;
+mod run_loop;
 mod spec;
 mod together;
 mod trainer;

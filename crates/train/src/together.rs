@@ -2,26 +2,22 @@
 //!
 //! [`train_together`] groups consecutive runs whose specs are equal but for the seed
 //! (and whose data have the same shape) into groups of up to [`LANES`], and trains each
-//! group in one [`LaneWorkspace`]: one pass over a layer computes that layer for every
-//! run of the group. Each run keeps everything that makes it itself (its data, its
-//! initial parameters, its shuffling stream, its recorder and its sink), and the core's
-//! lanes compute each run's numbers with the arithmetic it has alone, so every record a
-//! sink receives is the one [`crate::train`] sends for that run: which runs share a
-//! group changes nothing but the time taken.
+//! group in the training loop ([`crate::run_loop`]) that trains a run alone, computed
+//! by the lane engine ([`Lanes`]): one [`LaneWorkspace`], where one pass over a layer
+//! computes that layer for every run of the group. Each run keeps everything that makes
+//! it itself (its data, its initial parameters, its shuffling stream, its recorder and
+//! its sink), and the core's lanes compute each run's numbers with the arithmetic it
+//! has alone, so every record a sink receives is the one [`crate::train`] sends for that
+//! run: which runs share a group changes nothing but the time taken.
 
-use std::time::{Duration, Instant};
-
-use rand_chacha::ChaCha8Rng;
 use vanishing_core::{
     Architecture, LANES, LaneLoss, LaneWorkspace, Optimizer, OptimizerState, Workspace, interleave,
     lane_of, lanes_supported,
 };
 use vanishing_data::Split as DataSplit;
 
-use crate::observe::{
-    EVAL_CHUNK, Metrics, Recorded, Recorder, Rows, STREAM_INIT, STREAM_SHUFFLE, Weights, announce,
-    batch_rows, boundary, draws_boundary, evaluate, reshuffle, send_metrics, stream,
-};
+use crate::observe::{EVAL_CHUNK, Recorded, Weights, batch_rows};
+use crate::run_loop::{Alone, Engine, Run, State, train_runs};
 use crate::{Precision, RunOutcome, RunSpec, Sink, TrainError, train};
 
 /// Trains every run of `specs` on its prepared data, sending its records to its sink,
@@ -71,8 +67,8 @@ pub fn train_together<S: Sink>(
             }
         } else {
             outcomes.extend(match specs[0].precision {
-                Precision::F32 => Group::<f32>::new(specs, data, arch).run(sinks),
-                Precision::F64 => Group::<f64>::new(specs, data, arch).run(sinks),
+                Precision::F32 => side_by_side::<f32, S>(specs, data, arch, sinks),
+                Precision::F64 => side_by_side::<f64, S>(specs, data, arch, sinks),
             });
         }
         start = end;
@@ -94,36 +90,30 @@ fn shares_lanes(specs: &[RunSpec], data: &[DataSplit], i: usize, j: usize) -> bo
         && x.train.n_features == y.train.n_features
 }
 
-/// One run of a group: what is its own.
-struct Lane<'a, T> {
-    spec: &'a RunSpec,
-    train: Rows<T>,
-    test: Rows<T>,
-    order: Vec<usize>,
-    shuffle: ChaCha8Rng,
-    recorder: Recorder<T>,
-    /// Whether the loss or a parameter became non-finite (while training, or in the
-    /// final record).
-    diverged: bool,
-    last_metrics: Option<Metrics>,
-    steps: u64,
-    /// The parameters at which the run stopped training because it diverged, which its
-    /// final metrics evaluate; `None` while it trains.
-    frozen: Option<Vec<T>>,
-}
-
-impl<T> Lane<'_, T> {
-    /// Whether the run still trains.
-    fn live(&self) -> bool {
-        self.frozen.is_none()
-    }
-}
-
-/// Up to [`LANES`] runs of one architecture and schedule, trained in lockstep.
-struct Group<'a, T> {
-    spec: &'a RunSpec,
+/// Trains a group of runs of `arch` in the training loop, side by side in vector lanes.
+fn side_by_side<T: Recorded, S: Sink>(
+    specs: &[RunSpec],
+    data: &[DataSplit],
     arch: Architecture,
-    lanes: Vec<Lane<'a, T>>,
+    sinks: &mut [S],
+) -> Vec<RunOutcome> {
+    let mut runs: Vec<Run<'_, T>> = specs
+        .iter()
+        .zip(data)
+        .map(|(spec, data)| Run::new(spec, data, &arch))
+        .collect();
+    let mut lanes = Lanes::new(arch, &runs);
+    let mut sinks: Vec<&mut S> = sinks.iter_mut().collect();
+    train_runs(&mut lanes, &mut runs, &mut sinks)
+}
+
+/// The lane engine: up to [`LANES`] runs of one architecture and schedule, computed in
+/// lockstep. Lanes without a run compute a copy of the first, whose results nobody
+/// reads.
+struct Lanes<T> {
+    arch: Architecture,
+    /// How many lanes hold a run.
+    runs: usize,
     optimizer: Optimizer,
     state: OptimizerState<T>,
     /// Every lane's parameters and gradients, interleaved.
@@ -145,10 +135,12 @@ struct Group<'a, T> {
     single_eval_x: Vec<T>,
     lane_params: Vec<T>,
     lane_grads: Vec<T>,
-    batch: usize,
     /// Rows per evaluation chunk, as alone.
     eval_chunk: usize,
-    steps_per_epoch: u64,
+    /// The parameters at which each run stopped training because it diverged, which its
+    /// final metrics evaluate (the optimizer keeps stepping its lane); `None` while it
+    /// trains.
+    frozen: Vec<Option<Vec<T>>>,
 }
 
 /// Rows per block of an evaluation: a multiple of eight, so that the loss terms of a
@@ -163,29 +155,10 @@ fn interleaved<'v, T: Copy + Default + 'v>(lanes: impl Iterator<Item = &'v [T]>)
     out
 }
 
-impl<'a, T: Recorded> Group<'a, T> {
-    fn new(specs: &'a [RunSpec], data: &[DataSplit], arch: Architecture) -> Self {
-        let spec = &specs[0];
-        let lanes: Vec<Lane<'a, T>> = specs
-            .iter()
-            .zip(data)
-            .map(|(spec, data)| {
-                let train = Rows::<T>::new(&data.train);
-                Lane {
-                    order: (0..train.n).collect(),
-                    shuffle: stream(spec.seed, STREAM_SHUFFLE),
-                    recorder: Recorder::new(spec, &arch, batch_rows(spec, train.n)),
-                    test: Rows::new(&data.test),
-                    train,
-                    spec,
-                    diverged: false,
-                    last_metrics: None,
-                    steps: 0,
-                    frozen: None,
-                }
-            })
-            .collect();
-        let (train_n, test_n, d) = (lanes[0].train.n, lanes[0].test.n, lanes[0].train.d);
+impl<T: Recorded> Lanes<T> {
+    fn new(arch: Architecture, runs: &[Run<'_, T>]) -> Self {
+        let spec = runs[0].spec;
+        let (train_n, test_n, d) = (runs[0].train.n, runs[0].test.n, runs[0].train.d);
         let batch = batch_rows(spec, train_n);
         let eval_rows = train_n.max(test_n).clamp(1, EVAL_CHUNK);
         // Blocks keep one pass's order of loss terms only for a single output column.
@@ -194,16 +167,14 @@ impl<'a, T: Recorded> Group<'a, T> {
         } else {
             eval_rows
         };
-        let initial: Vec<Vec<T>> = specs
-            .iter()
-            .map(|spec| arch.init_params(&mut stream(spec.seed, STREAM_INIT)))
-            .collect();
+        let initial: Vec<Vec<T>> = runs.iter().map(|run| run.initial_params(&arch)).collect();
         let params = interleaved(initial.iter().map(Vec::as_slice));
-        let train_x = interleaved(lanes.iter().map(|l| l.train.x.as_slice()));
-        let train_y = interleaved(lanes.iter().map(|l| l.train.y.as_slice()));
-        let test_x = interleaved(lanes.iter().map(|l| l.test.x.as_slice()));
-        let test_y = interleaved(lanes.iter().map(|l| l.test.y.as_slice()));
+        let train_x = interleaved(runs.iter().map(|run| run.train.x.as_slice()));
+        let train_y = interleaved(runs.iter().map(|run| run.train.y.as_slice()));
+        let test_x = interleaved(runs.iter().map(|run| run.test.x.as_slice()));
+        let test_y = interleaved(runs.iter().map(|run| run.test.y.as_slice()));
         Self {
+            runs: runs.len(),
             optimizer: spec.optimizer,
             state: spec.optimizer.init_state(arch.n_params() * LANES),
             grads: vec![T::ZERO; params.len()],
@@ -222,128 +193,23 @@ impl<'a, T: Recorded> Group<'a, T> {
             single_eval_x: vec![T::ZERO; eval_rows * d],
             lane_params: vec![T::ZERO; arch.n_params()],
             lane_grads: vec![T::ZERO; arch.n_params()],
-            steps_per_epoch: train_n.div_ceil(batch) as u64,
-            batch,
             eval_chunk: eval_rows,
-            lanes,
+            frozen: vec![None; runs.len()],
             arch,
-            spec,
         }
     }
+}
 
-    /// Trains the group as [`crate::train`] trains each of its runs.
-    fn run<S: Sink>(mut self, sinks: &mut [S]) -> Vec<RunOutcome> {
-        let started = Instant::now();
-        let (train_n, has_test) = (self.lanes[0].train.n, self.lanes[0].test.n > 0);
-        for (lane, sink) in self.lanes.iter().zip(sinks.iter_mut()) {
-            announce(lane.spec, &self.arch, self.steps_per_epoch, has_test, sink);
-        }
-        self.metrics(0, 0, sinks);
-        let mut step: u64 = 0;
-        'epochs: for epoch in 0..self.spec.epochs {
-            for lane in self.lanes.iter_mut().filter(|l| l.live()) {
-                reshuffle(&mut lane.order, &mut lane.shuffle);
-            }
-            for start in (0..train_n).step_by(self.batch) {
-                let rows = self.batch.min(train_n - start);
-                let losses = self.gradients_on(start, rows);
-                for (r, loss) in losses.iter().enumerate().take(self.lanes.len()) {
-                    if self.lanes[r].live() && !loss.is_finite() {
-                        self.stop(r, step);
-                    }
-                }
-                if self.lanes.iter().all(|l| !l.live()) {
-                    break 'epochs;
-                }
-                let records = self.spec.record.records(step, self.steps_per_epoch);
-                if records {
-                    self.record(epoch, step, sinks, true);
-                }
-                self.optimizer
-                    .step(&mut self.state, &mut self.params, &self.grads);
-                if records {
-                    let lanes = self.lanes.iter_mut().zip(sinks.iter_mut());
-                    for (r, (lane, sink)) in lanes.enumerate() {
-                        if lane.live() {
-                            lane_of(&self.params, r, &mut self.lane_params);
-                            let params = &self.lane_params;
-                            lane.recorder
-                                .record_update(&self.arch, params, epoch, step, sink);
-                        }
-                    }
-                }
-                step += 1;
-            }
-            for r in 0..self.lanes.len() {
-                if self.lanes[r].live() && !self.lane_finite(r) {
-                    self.stop(r, step);
-                }
-            }
-            if self.lanes.iter().all(|l| !l.live()) {
-                break;
-            }
-            self.metrics(epoch + 1, step, sinks);
-        }
-        if self.lanes.iter().any(|l| l.live()) {
-            // The final record: the trained parameters, with the gradient of the
-            // minibatch that would open the next epoch (not applied).
-            for lane in self.lanes.iter_mut().filter(|l| l.live()) {
-                lane.steps = step;
-                reshuffle(&mut lane.order, &mut lane.shuffle);
-            }
-            let losses = self.gradients_on(0, self.batch.min(train_n));
-            for (lane, loss) in self.lanes.iter_mut().zip(losses) {
-                lane.diverged |= lane.live() && !loss.is_finite();
-            }
-            self.record(self.spec.epochs, step, sinks, false);
-        }
-        for (r, (lane, sink)) in self.lanes.iter().zip(sinks.iter_mut()).enumerate() {
-            if !lane.diverged && draws_boundary(lane.spec, &lane.train) {
-                lane_of(&self.params, r, &mut self.lane_params);
-                boundary(
-                    lane.spec,
-                    &self.arch,
-                    Weights::plain(&self.lane_params),
-                    &lane.train,
-                    &mut self.single_eval,
-                    &mut self.single_eval_x,
-                    sink,
-                );
-            }
-        }
-        let wall = started.elapsed() / self.lanes.len() as u32;
-        let lanes = std::mem::take(&mut self.lanes);
-        lanes
-            .into_iter()
-            .map(|lane| self.outcome(&lane, wall))
-            .collect()
+impl<T: Recorded> Engine<T> for Lanes<T> {
+    fn architecture(&self) -> &Architecture {
+        &self.arch
     }
 
-    /// Ends lane `r`'s training at `step`: it diverged there.
-    fn stop(&mut self, r: usize, step: u64) {
-        let mut frozen = vec![T::ZERO; self.arch.n_params()];
-        lane_of(&self.params, r, &mut frozen);
-        let lane = &mut self.lanes[r];
-        lane.diverged = true;
-        lane.steps = step;
-        lane.frozen = Some(frozen);
-    }
-
-    /// Whether every parameter of lane `r` is finite.
-    fn lane_finite(&self, r: usize) -> bool {
-        self.params
-            .chunks_exact(LANES)
-            .all(|lanes| lanes[r].is_finite())
-    }
-
-    /// Gathers every lane's minibatch of `rows` rows at position `start` of its own
-    /// order and computes every lane's gradients; returns every lane's loss. Lanes
-    /// without a run repeat the first.
-    fn gradients_on(&mut self, start: usize, rows: usize) -> [T; LANES] {
-        let (n, d) = (self.lanes[0].train.n, self.lanes[0].train.d);
+    fn gradients(&mut self, runs: &[Run<'_, T>], start: usize, rows: usize) -> [T; LANES] {
+        let (n, d) = (runs[0].train.n, runs[0].train.d);
         for r in 0..LANES {
-            let source = if r < self.lanes.len() { r } else { 0 };
-            let order = &self.lanes[source].order[start..start + rows];
+            let source = if r < self.runs { r } else { 0 };
+            let order = &runs[source].order[start..start + rows];
             for (b, &i) in order.iter().enumerate() {
                 for j in 0..d {
                     self.batch_x[(j * rows + b) * LANES + r] =
@@ -361,53 +227,50 @@ impl<'a, T: Recorded> Group<'a, T> {
             .backward(&self.arch, &self.params, x, y, &mut self.grads)
     }
 
-    /// Records every live lane's state before its step (and keeps its parameters to
-    /// measure the step's update, when `before_step`).
-    fn record<S: Sink>(&mut self, epoch: u32, step: u64, sinks: &mut [S], before_step: bool) {
-        for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
-            if !lane.live() {
-                continue;
-            }
-            self.single.load_lane(&self.work, r);
-            lane_of(&self.params, r, &mut self.lane_params);
-            lane_of(&self.grads, r, &mut self.lane_grads);
-            lane.recorder.record(
-                &self.arch,
-                &self.lane_params,
-                &self.lane_grads,
-                &self.single,
-                epoch,
-                step,
-                sink,
-            );
-            if before_step {
-                lane.recorder.save_before(&self.lane_params);
-            }
+    fn step(&mut self) {
+        self.optimizer
+            .step(&mut self.state, &mut self.params, &self.grads);
+    }
+
+    fn state(&mut self, r: usize) -> State<'_, T> {
+        self.single.load_lane(&self.work, r);
+        lane_of(&self.params, r, &mut self.lane_params);
+        lane_of(&self.grads, r, &mut self.lane_grads);
+        State {
+            arch: &self.arch,
+            params: &self.lane_params,
+            grads: &self.lane_grads,
+            workspace: &self.single,
         }
     }
 
-    /// Evaluates every lane on both splits and sends each live lane its metrics.
-    fn metrics<S: Sink>(&mut self, epoch: u32, step: u64, sinks: &mut [S]) {
-        let train = self.evaluate(false);
-        let test = (self.lanes[0].test.n > 0).then(|| self.evaluate(true));
-        for (r, (lane, sink)) in self.lanes.iter_mut().zip(sinks.iter_mut()).enumerate() {
-            if lane.live() {
-                let metrics = (train[r], test.map(|t| t[r]));
-                lane.last_metrics = Some(send_metrics(epoch, step, metrics, sink));
-            }
-        }
+    fn params(&mut self, r: usize) -> (&Architecture, &[T]) {
+        lane_of(&self.params, r, &mut self.lane_params);
+        (&self.arch, &self.lane_params)
+    }
+
+    fn finite(&self, r: usize) -> bool {
+        self.params
+            .chunks_exact(LANES)
+            .all(|lanes| lanes[r].is_finite())
+    }
+
+    fn stop(&mut self, r: usize) {
+        let mut frozen = vec![T::ZERO; self.arch.n_params()];
+        lane_of(&self.params, r, &mut frozen);
+        self.frozen[r] = Some(frozen);
     }
 
     /// Every lane's mean loss and accuracy over a whole split, in the chunks
     /// [`crate::train`] evaluates a run in; each chunk is computed in blocks of
     /// [`EVAL_BLOCK`] rows (which keep the lanes' buffers in the cache) whose loss terms
     /// add up as the chunk's one pass would.
-    fn evaluate(&mut self, test: bool) -> [(f64, f64); LANES] {
-        let lane = &self.lanes[0];
+    fn evaluate(&mut self, runs: &[Run<'_, T>], test: bool) -> [(f64, f64); LANES] {
+        let run = &runs[0];
         let (x, y, n, d) = if test {
-            (&self.test_x, &self.test_y, lane.test.n, lane.test.d)
+            (&self.test_x, &self.test_y, run.test.n, run.test.d)
         } else {
-            (&self.train_x, &self.train_y, lane.train.n, lane.train.d)
+            (&self.train_x, &self.train_y, run.train.n, run.train.d)
         };
         let mut loss_sum = [0.0; LANES];
         let mut correct = [0_usize; LANES];
@@ -443,34 +306,19 @@ impl<'a, T: Recorded> Group<'a, T> {
         std::array::from_fn(|r| (loss_sum[r] / n, correct[r] as f64 / n))
     }
 
-    /// A lane's outcome: its latest metrics, or, for a run that stopped because it
-    /// diverged, its parameters then evaluated as alone.
-    fn outcome(&mut self, lane: &Lane<'a, T>, wall: Duration) -> RunOutcome {
-        let ((final_loss, final_accuracy), final_test) = match &lane.frozen {
-            None => lane
-                .last_metrics
-                .expect("every lane is evaluated before its first step"),
-            Some(params) => {
-                let mut split = |rows: &Rows<T>| {
-                    evaluate(
-                        &self.arch,
-                        Weights::plain(params),
-                        rows,
-                        &mut self.single_eval,
-                        &mut self.single_eval_x,
-                    )
-                };
-                let train = split(&lane.train);
-                (train, (lane.test.n > 0).then(|| split(&lane.test)))
+    fn alone(&mut self, r: usize) -> Alone<'_, T> {
+        let params = match &self.frozen[r] {
+            Some(frozen) => frozen,
+            None => {
+                lane_of(&self.params, r, &mut self.lane_params);
+                &self.lane_params
             }
         };
-        RunOutcome {
-            final_loss,
-            final_accuracy,
-            final_test,
-            diverged: lane.diverged,
-            steps: lane.steps,
-            wall,
+        Alone {
+            arch: &self.arch,
+            weights: Weights::plain(params),
+            eval: &mut self.single_eval,
+            eval_x: &mut self.single_eval_x,
         }
     }
 }

@@ -1,12 +1,16 @@
-use std::time::{Duration, Instant};
+//! A run alone: [`train`] trains one [`RunSpec`] on its prepared data ([`prepare_data`])
+//! as a group of one run in the training loop ([`crate::run_loop`]), computed by the
+//! single-network engine ([`Network`]: one [`Mlp`], which also keeps batch
+//! normalization's moving statistics for evaluation). Runs side by side
+//! ([`crate::train_together`]) go through the same loop on another engine.
 
-use vanishing_core::{MatRef, Workspace};
+use std::time::Duration;
+
+use vanishing_core::{Architecture, LANES, MatRef, Workspace};
 use vanishing_data::{Dataset, Split as DataSplit};
 
-use crate::observe::{
-    EVAL_CHUNK, Metrics, Recorded, Recorder, Rows, STREAM_INIT, STREAM_SHUFFLE, STREAM_SPLIT,
-    announce, batch_rows, boundary, draws_boundary, evaluate, reshuffle, send_metrics, stream,
-};
+use crate::observe::{EVAL_CHUNK, Recorded, STREAM_SPLIT, batch_rows, evaluate, stream};
+use crate::run_loop::{Alone, Engine, Run, State, train_runs};
 use crate::{DataSpec, Mlp, Precision, RunSpec, Sink, TrainError};
 
 /// How a run ended.
@@ -56,181 +60,108 @@ pub fn train<S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Result<RunOutcome, TrainError> {
     spec.validate()?;
-    match spec.precision {
-        Precision::F32 => Trainer::<f32>::new(spec, data)?.run(sink),
-        Precision::F64 => Trainer::<f64>::new(spec, data)?.run(sink),
-    }
+    let arch = spec.model.architecture(data.train.n_features)?;
+    Ok(match spec.precision {
+        Precision::F32 => alone::<f32, S>(spec, data, arch, sink),
+        Precision::F64 => alone::<f64, S>(spec, data, arch, sink),
+    })
 }
 
-struct Trainer<'a, T> {
-    spec: &'a RunSpec,
+/// Trains one run of `arch` in the training loop, as a group of one.
+fn alone<T: Recorded, S: Sink + ?Sized>(
+    spec: &RunSpec,
+    data: &DataSplit,
+    arch: Architecture,
+    sink: &mut S,
+) -> RunOutcome {
+    let mut runs = [Run::<T>::new(spec, data, &arch)];
+    let mut network = Network::new(arch, &runs[0]);
+    train_runs(&mut network, &mut runs, &mut [sink])[0]
+}
+
+/// The single-network engine: one run's network and the buffers that feed it.
+struct Network<T> {
     mlp: Mlp<T>,
-    train: Rows<T>,
-    test: Rows<T>,
     eval: Workspace<T>,
     eval_x: Vec<T>,
     batch_x: Vec<T>,
     batch_y: Vec<T>,
-    order: Vec<usize>,
-    shuffle: rand_chacha::ChaCha8Rng,
-    recorder: Recorder<T>,
-    steps_per_epoch: u64,
 }
 
-impl<'a, T: Recorded> Trainer<'a, T> {
-    fn new(spec: &'a RunSpec, data: &DataSplit) -> Result<Self, TrainError> {
-        let train = Rows::<T>::new(&data.train);
-        let test = Rows::<T>::new(&data.test);
-        let arch = spec.model.architecture(train.d)?;
-        let params = arch.init_params(&mut stream(spec.seed, STREAM_INIT));
-        let batch = batch_rows(spec, train.n);
+impl<T: Recorded> Network<T> {
+    fn new(arch: Architecture, run: &Run<'_, T>) -> Self {
+        let (train, test) = (&run.train, &run.test);
+        let batch = batch_rows(run.spec, train.n);
         let eval_rows = train.n.max(test.n).clamp(1, EVAL_CHUNK);
-        let mlp = Mlp::new(arch.clone(), params, spec.optimizer, batch);
-        Ok(Self {
+        let params = run.initial_params(&arch);
+        Self {
             eval: Workspace::new(&arch, eval_rows),
             eval_x: vec![T::ZERO; eval_rows * train.d],
             batch_x: vec![T::ZERO; batch * train.d],
             batch_y: vec![T::ZERO; batch],
-            order: (0..train.n).collect(),
-            shuffle: stream(spec.seed, STREAM_SHUFFLE),
-            recorder: Recorder::new(spec, &arch, batch),
-            steps_per_epoch: train.n.div_ceil(batch) as u64,
-            spec,
-            mlp,
-            train,
-            test,
-        })
+            mlp: Mlp::new(arch, params, run.spec.optimizer, batch),
+        }
+    }
+}
+
+/// Run `r` can only be 0: the engine computes one run. Since the loop stops training as
+/// soon as its only run stops, the network's parameters then stay those it stopped at.
+impl<T: Recorded> Engine<T> for Network<T> {
+    fn architecture(&self) -> &Architecture {
+        self.mlp.architecture()
     }
 
-    fn run<S: Sink + ?Sized>(mut self, sink: &mut S) -> Result<RunOutcome, TrainError> {
-        let started = Instant::now();
-        let batch = self.batch_x.len() / self.train.d;
-        let mut step: u64 = 0;
-        let mut diverged = false;
-        announce(
-            self.spec,
-            self.mlp.architecture(),
-            self.steps_per_epoch,
-            self.test.n > 0,
-            sink,
-        );
-        // The metrics of the latest state, which are the final ones unless the run
-        // diverged midway through an epoch.
-        let mut last_metrics = Some(self.metrics(0, 0, sink));
-        'epochs: for epoch in 0..self.spec.epochs {
-            reshuffle(&mut self.order, &mut self.shuffle);
-            for start in (0..self.train.n).step_by(batch) {
-                let rows = batch.min(self.train.n - start);
-                let loss = self.gradients_on(start, rows);
-                if !loss.is_finite() {
-                    diverged = true;
-                    last_metrics = None;
-                    break 'epochs;
-                }
-                let records = self.spec.record.records(step, self.steps_per_epoch);
-                if records {
-                    self.record(epoch, step, sink);
-                    self.recorder.save_before(self.mlp.params());
-                }
-                self.mlp.apply_gradients();
-                if records {
-                    let arch = self.mlp.architecture();
-                    self.recorder
-                        .record_update(arch, self.mlp.params(), epoch, step, sink);
-                }
-                step += 1;
-            }
-            if !self.mlp.params_finite() {
-                diverged = true;
-                last_metrics = None;
-                break;
-            }
-            last_metrics = Some(self.metrics(epoch + 1, step, sink));
-        }
-        if !diverged {
-            // The final record: the trained parameters, with the gradient of the
-            // minibatch that would open the next epoch (not applied).
-            reshuffle(&mut self.order, &mut self.shuffle);
-            let rows = batch.min(self.train.n);
-            let loss = self.gradients_on(0, rows);
-            diverged = !loss.is_finite();
-            self.record(self.spec.epochs, step, sink);
-        }
-        if !diverged && draws_boundary(self.spec, &self.train) {
-            let arch = self.mlp.architecture();
-            boundary(
-                self.spec,
-                arch,
-                self.mlp.weights(),
-                &self.train,
-                &mut self.eval,
-                &mut self.eval_x,
-                sink,
-            );
-        }
-        // Evaluating a wide network over every row costs more than a step: the last
-        // metrics already hold the final state's numbers.
-        let ((final_loss, final_accuracy), final_test) = match last_metrics {
-            Some(m) => m,
-            None => (
-                self.evaluate(false),
-                (self.test.n > 0).then(|| self.evaluate(true)),
-            ),
-        };
-        Ok(RunOutcome {
-            final_loss,
-            final_accuracy,
-            final_test,
-            diverged,
-            steps: step,
-            wall: started.elapsed(),
-        })
-    }
-
-    /// Gathers the minibatch of `rows` rows at position `start` of the current order
-    /// and computes its gradients. Returns its loss.
-    fn gradients_on(&mut self, start: usize, rows: usize) -> T {
-        let d = self.train.d;
-        for (r, &i) in self.order[start..start + rows].iter().enumerate() {
+    fn gradients(&mut self, runs: &[Run<'_, T>], start: usize, rows: usize) -> [T; LANES] {
+        let run = &runs[0];
+        let (n, d) = (run.train.n, run.train.d);
+        for (r, &i) in run.order[start..start + rows].iter().enumerate() {
             for j in 0..d {
-                self.batch_x[j * rows + r] = self.train.x[j * self.train.n + i];
+                self.batch_x[j * rows + r] = run.train.x[j * n + i];
             }
-            self.batch_y[r] = self.train.y[i];
+            self.batch_y[r] = run.train.y[i];
         }
         let x = MatRef::from_column_major_slice(&self.batch_x[..rows * d], rows, d);
-        self.mlp.compute_gradients(x, &self.batch_y[..rows])
+        [self.mlp.compute_gradients(x, &self.batch_y[..rows]); LANES]
     }
 
-    /// Records the current state, before its step.
-    fn record<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) {
+    fn step(&mut self) {
+        self.mlp.apply_gradients();
+    }
+
+    fn state(&mut self, _: usize) -> State<'_, T> {
         let mlp = &self.mlp;
-        self.recorder.record(
-            mlp.architecture(),
-            mlp.params(),
-            mlp.grads(),
-            mlp.workspace(),
-            epoch,
-            step,
-            sink,
-        );
+        State {
+            arch: mlp.architecture(),
+            params: mlp.params(),
+            grads: mlp.grads(),
+            workspace: mlp.workspace(),
+        }
     }
 
-    /// Sends the loss and accuracy of every split and returns them.
-    fn metrics<S: Sink + ?Sized>(&mut self, epoch: u32, step: u64, sink: &mut S) -> Metrics {
-        let train = self.evaluate(false);
-        let test = (self.test.n > 0).then(|| self.evaluate(true));
-        send_metrics(epoch, step, (train, test), sink)
+    fn params(&mut self, _: usize) -> (&Architecture, &[T]) {
+        (self.mlp.architecture(), self.mlp.params())
     }
 
-    /// Mean loss and accuracy of the current parameters over a whole split.
-    fn evaluate(&mut self, test: bool) -> (f64, f64) {
-        let rows = if test { &self.test } else { &self.train };
-        evaluate(
-            self.mlp.architecture(),
-            self.mlp.weights(),
-            rows,
-            &mut self.eval,
-            &mut self.eval_x,
-        )
+    fn finite(&self, _: usize) -> bool {
+        self.mlp.params_finite()
+    }
+
+    fn stop(&mut self, _: usize) {}
+
+    fn evaluate(&mut self, runs: &[Run<'_, T>], test: bool) -> [(f64, f64); LANES] {
+        let run = &runs[0];
+        let rows = if test { &run.test } else { &run.train };
+        let alone = self.alone(0);
+        let metrics = evaluate(alone.arch, alone.weights, rows, alone.eval, alone.eval_x);
+        [metrics; LANES]
+    }
+
+    fn alone(&mut self, _: usize) -> Alone<'_, T> {
+        Alone {
+            arch: self.mlp.architecture(),
+            weights: self.mlp.weights(),
+            eval: &mut self.eval,
+            eval_x: &mut self.eval_x,
+        }
     }
 }
