@@ -28,7 +28,7 @@ fmt:
 # Fuzzes the experiment-file parser with fresh random cases for `seconds` (the suite runs
 # a fixed 3,000); a failure prints the smallest failing text. See README.md.
 fuzz seconds="600":
-    VANISHING_FUZZ_SECONDS={{seconds}} cargo test --release -p vanishing --test fuzz_config -- --nocapture
+    VANISHING_FUZZ_SECONDS={{seconds}} cargo test --release -p vanishing-config --test fuzz_config -- --nocapture
 
 # The checks CI runs before the tests: formatting, lints, docs.
 check:

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use vanishing_analysis::{Histograms, RunMeta, RunResult, read_all_with, write_experiment};
+use vanishing_config::{Experiment, Limits, config_hash, parse, resolved_toml};
 use vanishing_data::{Dataset, Split as DataSplit};
 use vanishing_train::{History, LayerRecord, MetricRecord, Quantity, RunOutcome, Split, Stats};
 
-use crate::config::{self, Experiment, config_hash, resolved_toml};
 use crate::runner::BadInput;
 
 /// The value of the `framework` column for imported runs.
@@ -161,7 +161,7 @@ fn quantity(name: &str) -> Option<Quantity> {
 /// the configuration it names.
 fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
     let at = |message: String| format!("{}: {message}", file.display());
-    let experiment = config::parse(file, &run.config_toml, config::Limits::NONE)
+    let experiment = parse(file, &run.config_toml, Limits::NONE)
         .map_err(|e| at(format!("its `config_toml` is refused: {e}")))?;
     let [planned] = experiment.runs.as_slice() else {
         return Err(at(

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vanishing::config::{Experiment, MAX_RUNS, format_count};
 use vanishing::keras;
 use vanishing::runner::{self, BadInput, RunOptions};
 use vanishing::sweep::{self, Shard};
+use vanishing_config::{Experiment, MAX_RUNS, format_count};
 use vanishing_core::LANES;
 use vanishing_report::ReportError;
 

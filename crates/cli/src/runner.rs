@@ -11,9 +11,14 @@ use vanishing_analysis::{
     AccuracySummary, AnalysisError, Pruned, RunMeta, RunResult, WriterTag, prune, stored_runs,
     stored_summary,
 };
+use vanishing_config::{
+    ConfigError, Experiment, PlannedRun, config_hash, format_bytes, format_count, format_duration,
+    resolved_toml,
+};
 use vanishing_train::{History, RunSpec, TrainError, prepare_data, train_together};
 
-use crate::config::{self, ConfigError, Experiment, PlannedRun, config_hash, resolved_toml};
+use crate::input;
+
 use crate::sweep::{self, Shard};
 use crate::workers;
 
@@ -80,9 +85,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BadInput> {
 /// # Errors
 /// [`BadInput`] listing every refused file.
 pub fn load_all(files: &[PathBuf]) -> Result<Vec<Experiment>, BadInput> {
-    let limits = config::Limits::of_this_machine();
+    let limits = input::machine_limits();
     let results: Vec<Result<Experiment, ConfigError>> =
-        files.iter().map(|f| config::load(f, limits)).collect();
+        files.iter().map(|f| input::load(f, limits)).collect();
     let mut problems: Vec<String> = results
         .iter()
         .filter_map(|r| r.as_ref().err().map(ToString::to_string))
@@ -255,7 +260,7 @@ pub fn run_all(
         .map(|b| b.runs.len().div_ceil(options.lanes.max(1)))
         .sum();
     let wanted = (options.jobs.min(groups).max(1), options.lanes);
-    let available = config::Limits::of_this_machine().available_memory;
+    let available = input::machine_limits().available_memory;
     let largest = largest_run(experiments, &plans);
     let (jobs, lanes) = fit_in_memory(largest, wanted, available);
     if (jobs, lanes) != wanted {
@@ -264,8 +269,8 @@ pub fn run_all(
              machine has {} available",
             jobs * lanes,
             wanted.0 * wanted.1,
-            config::format_bytes(largest),
-            config::format_bytes(available.unwrap_or(0.0)),
+            format_bytes(largest),
+            format_bytes(available.unwrap_or(0.0)),
         ));
     }
     if let Some(line) = announce_size(experiments, &plans, jobs) {
@@ -388,8 +393,8 @@ fn announce_size(
     }
     Some(format!(
         "training {} runs on {jobs} threads: about {} by a rough estimate from their sizes",
-        config::format_count(pending as u128),
-        config::format_duration(seconds)
+        format_count(pending as u128),
+        format_duration(seconds)
     ))
 }
 
@@ -584,7 +589,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<String, BadInput> {
                 "ok  {} ({}): {} runs\n",
                 e.name,
                 e.file.display(),
-                config::format_count(e.runs.len() as u128)
+                format_count(e.runs.len() as u128)
             )
         })
         .collect())
@@ -634,7 +639,7 @@ mod tests {
     #[test]
     fn the_largest_run_is_the_largest_pending_one() {
         let text = "name = \"m\"\nseeds = { count = 3 }\n[model]\nhidden = [300]\nactivation = \"tanh\"\n[sweep]\n\"train.epochs\" = [1, 50]\n";
-        let e = config::parse(Path::new("m.toml"), text, config::Limits::NONE).unwrap();
+        let e = vanishing_config::parse("m.toml", text, vanishing_config::Limits::NONE).unwrap();
         let plan = |pending: Vec<usize>| sweep::ExperimentPlan {
             dir: PathBuf::new(),
             keys: Vec::new(),

@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{AnalysisError, StoredRun, stored_runs};
+use vanishing_config::{Experiment, PlannedRun, config_hash, resolved_toml};
 
-use crate::config::{Experiment, PlannedRun, config_hash, resolved_toml};
 use crate::runner::BadInput;
 
 /// A part holds at most about this many table rows, so that a batch waiting for its last

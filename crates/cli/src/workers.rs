@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use vanishing_analysis::{PartName, RunResult, WriterTag, write_part_tagged};
+use vanishing_config::Experiment;
 
-use crate::config::Experiment;
 use crate::runner::{RunError, run_group};
 use crate::sweep::{Batch, ExperimentPlan};
 

@@ -1,5 +1,5 @@
 //! Fuzzing the front door: experiment files mutated from the shipped ones, and documents
-//! generated from the schema's keys and awkward values, are fed to `config::parse`, which
+//! generated from the schema's keys and awkward values, are fed to `parse`, which
 //! validates and expands sweeps. Whatever the text, parsing must answer within seconds,
 //! never panic, refuse with a message naming the file, or accept an experiment whose
 //! every run validates, fits the given memory, stays within the run limit, and reads
@@ -9,7 +9,7 @@
 //! By default a fixed number of cases from a fixed seed runs, as part of the test suite;
 //! `VANISHING_FUZZ_SECONDS=600` keeps drawing fresh random cases for that long (see the
 //! README's testing section). A failure prints the smallest text found that fails; it
-//! belongs in the unit tests of `config`.
+//! belongs in the crate's unit tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRng, TestRunner};
-use vanishing::config::{Limits, MAX_RUNS, parse, resolved_toml};
+use vanishing_config::{Limits, MAX_RUNS, parse, resolved_toml};
 
 /// The memory the fuzzed runs are allowed, so that oversized ones must be refused.
 const MEMORY: f64 = 4e9;

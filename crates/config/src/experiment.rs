@@ -1,13 +1,8 @@
-//! Experiment files: parsing with positions, validation against the schema, sweep and
-//! seed expansion into runs, and the resolved configuration of each run.
-
-mod doc;
-mod preflight;
-mod resolved;
-mod schema;
+//! An experiment file's top level (name, seeds, sweep) and its expansion into runs: the
+//! product of the sweep's values and the seeds, each combination's sections read by the
+//! schema.
 
 use std::borrow::Cow;
-use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -15,11 +10,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use vanishing_train::RunSpec;
 
-pub use doc::ConfigError;
-use doc::{Source, Table, Value};
-pub use preflight::{Limits, MAX_RUNS, format_bytes, format_count, format_duration};
-pub use resolved::{config_hash, resolved_toml};
-use schema::read_template;
+use crate::doc::{self, ConfigError, Source, Table, Value};
+use crate::preflight::{self, Limits, MAX_RUNS, format_count};
+use crate::schema::read_template;
 
 /// One experiment file, validated and expanded into its runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,28 +80,19 @@ pub struct PlannedRun {
 /// The sections a sweep may change.
 const SWEEPABLE: [&str; 5] = ["data", "model", "optimizer", "train", "record"];
 
-/// Reads, validates and expands one experiment file, refusing runs that would not fit
-/// in `limits`.
+/// Validates the text of an experiment file and expands it into its runs, refusing runs
+/// that would not fit in `limits`; `file` names the text in errors and in
+/// [`Experiment::file`] (nothing is read from it).
 ///
 /// # Errors
 /// A [`ConfigError`] naming the file, and for problems with a value its line, column
 /// and dotted key.
-pub fn load(file: &Path, limits: Limits) -> Result<Experiment, ConfigError> {
-    let text = fs::read_to_string(file).map_err(|e| ConfigError {
-        file: file.to_owned(),
-        position: None,
-        key: None,
-        message: format!("cannot read the file: {e}"),
-        hint: None,
-    })?;
-    parse(file, &text, limits)
-}
-
-/// Validates and expands the text of an experiment file; `file` names it in errors.
-///
-/// # Errors
-/// As [`load`].
-pub fn parse(file: &Path, text: &str, limits: Limits) -> Result<Experiment, ConfigError> {
+pub fn parse(
+    file: impl AsRef<Path>,
+    text: &str,
+    limits: Limits,
+) -> Result<Experiment, ConfigError> {
+    let file = file.as_ref();
     let source = Source { file, text };
     let document = DeTable::parse(text).map_err(|e| {
         source.error(
@@ -439,7 +423,10 @@ fn display(value: &DeValue<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::resolved_toml;
 
     fn load_text(text: &str) -> Result<Experiment, ConfigError> {
         parse(Path::new("e.toml"), text, Limits::NONE)
@@ -550,7 +537,8 @@ mod tests {
             if path.extension().is_none_or(|e| e != "toml") {
                 continue;
             }
-            let experiment = load(&path, Limits::NONE).unwrap();
+            let text = fs::read_to_string(&path).unwrap();
+            let experiment = parse(&path, &text, Limits::NONE).unwrap();
             for run in &experiment.runs {
                 let text = resolved_toml(&experiment.name, &run.label, &run.spec);
                 let again = load_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -8,7 +8,7 @@
 
 use vanishing_train::{RecordPolicy, RunSpec};
 
-use super::doc::{ConfigError, Source, Table};
+use crate::doc::{ConfigError, Source, Table};
 
 /// The most runs one experiment file may define (every configuration times every seed).
 /// A million tutorial runs take about four core-days and 200 GB of tables; a file that
@@ -16,7 +16,9 @@ use super::doc::{ConfigError, Source, Table};
 /// split into several files.
 pub const MAX_RUNS: usize = 1_000_000;
 
-/// What this machine can give a run.
+/// What the machine that will train can give a run. Plain data: the caller measures it
+/// (the command line reads the operating system's figure; a browser knows its own), so
+/// that parsing reads nothing but the text it is given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Bytes of memory available, when known.
@@ -28,22 +30,6 @@ impl Limits {
     pub const NONE: Self = Self {
         available_memory: None,
     };
-
-    /// The memory this machine has available now (Linux' `MemAvailable`); unknown
-    /// elsewhere, where only the documented limits apply.
-    pub fn of_this_machine() -> Self {
-        let available_memory = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|info| mem_available(&info));
-        Self { available_memory }
-    }
-}
-
-/// `MemAvailable` of a `/proc/meminfo` text, in bytes.
-fn mem_available(info: &str) -> Option<f64> {
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
 }
 
 /// Bytes in decimal units, two or three significant digits: "320 GB", "1.6 MB".
@@ -196,13 +182,6 @@ mod tests {
         ] {
             assert_eq!(format_duration(seconds), text);
         }
-    }
-
-    #[test]
-    fn available_memory_is_read_from_meminfo() {
-        let info = "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   23000000 kB\n";
-        assert_eq!(mem_available(info), Some(23_000_000.0 * 1024.0));
-        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
     }
 
     #[test]

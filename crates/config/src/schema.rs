@@ -5,7 +5,7 @@ use vanishing_core::{Activation, Adam, Init, Loss, Norm, Optimizer, RmsProp, Rms
 use vanishing_data::{Circles, Moons};
 use vanishing_train::{DataSpec, ModelSpec, Precision, RecordPolicy};
 
-use super::doc::{ConfigError, Table, Value};
+use crate::doc::{ConfigError, Table, Value};
 
 /// Points along each axis of the decision-surface grid, unless a file says otherwise.
 const DEFAULT_BOUNDARY_GRID: usize = 41;
