@@ -101,8 +101,8 @@ fn residual_layers_of_different_widths() {
         &[("bad.toml", toml.as_bytes())],
         &[
             "bad.toml:5:12:",
-            "`model.residual`",
-            "hidden layer 3 has 3 units after 5",
+            "`model.residual`: layer 3 is residual but has 3 units for 5 inputs",
+            "every hidden layer after the first needs 5 units here",
         ],
     );
 }
@@ -112,7 +112,11 @@ fn layer_normalization_of_one_unit() {
     let toml = experiment("[model]\nhidden = [5, 1]\nactivation = \"tanh\"\nnorm = \"layer\"\n");
     check(
         &[("bad.toml", toml.as_bytes())],
-        &["bad.toml:5:8:", "`model.norm`", "hidden layer 2 has 1 unit"],
+        &[
+            "bad.toml:5:8:",
+            "`model.norm`: layer 2 has one unit, which layer normalization would make constant",
+            "use \"batch\" or wider layers",
+        ],
     );
 }
 

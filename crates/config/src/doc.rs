@@ -215,6 +215,23 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    /// An error about the entry `name` of this table, at its value when present (else
+    /// at the table), keyed by its dotted key.
+    pub(crate) fn error_at(&self, name: &'static str, message: impl Into<String>) -> ConfigError {
+        let span = self.get(name).map(|(_, v)| v.span());
+        self.source.error(
+            Some(span.unwrap_or_else(|| self.span.clone())),
+            Some(&self.child_key(name)),
+            message,
+        )
+    }
+
+    /// An error about this table as a whole, at its position.
+    pub(crate) fn error(&self, message: impl Into<String>) -> ConfigError {
+        self.source
+            .error(Some(self.span.clone()), Some(&self.key), message)
+    }
+
     /// Refuses every key that was not taken, suggesting the nearest known key.
     pub(crate) fn finish(self) -> Result<(), ConfigError> {
         let taken = self.taken.borrow();

@@ -4,8 +4,9 @@
 //! against the schema (Keras' and scikit-learn's defaults), and expands `[sweep]` and
 //! `seeds` into an [`Experiment`]: its [`PlannedRun`]s, each a label and the training
 //! crate's `RunSpec`. Anything refused is one [`ConfigError`] naming the file, line,
-//! column and dotted key, what was expected and, for a near name, a "did you mean".
-//! Before expanding, the run count is checked against [`MAX_RUNS`], and each
+//! column and dotted key, what was expected and, for a near name, a "did you mean"; the
+//! network's rules are the core's own, reported at the key that asked for the refused
+//! part. Before expanding, the run count is checked against [`MAX_RUNS`], and each
 //! configuration's estimated memory against [`Limits`], plain data the caller measures.
 //! [`resolved_toml`] writes a run's complete configuration, which parses again as the
 //! same run, and [`config_hash`] names a run by it. The crate reads no file, environment,

@@ -1,7 +1,9 @@
 //! The experiment file's keys, their defaults (Keras' and scikit-learn's), and their
 //! conversion into the training crate's specs.
 
-use vanishing_core::{Activation, Adam, Init, Loss, Norm, Optimizer, RmsProp, RmsPropVariant, Sgd};
+use vanishing_core::{
+    Activation, Adam, CoreError, Init, Loss, Norm, Optimizer, RmsProp, RmsPropVariant, Sgd,
+};
 use vanishing_data::{Circles, Moons};
 use vanishing_train::{DataSpec, ModelSpec, Precision, RecordPolicy};
 
@@ -318,7 +320,6 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
         "an activation name such as \"sigmoid\"",
         read_activation,
     )?;
-    let output_value = t.get("output");
     let output = t
         .optional("output", read_activation)?
         .unwrap_or(Activation::Sigmoid);
@@ -336,18 +337,6 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
             )
         })?
         .unwrap_or(Loss::BinaryCrossEntropy);
-    if !loss.accepts_output(output) {
-        let span = output_value.map(|(_, v)| v.span());
-        return Err(t.source.error(
-            span,
-            Some(&t.child_key("output")),
-            format!(
-                "loss \"{}\" needs a \"sigmoid\" output, found \"{output}\"",
-                loss.name()
-            ),
-        ));
-    }
-    let norm_value = t.get("norm");
     let norm = t
         .optional("norm", |v| {
             v.one_of(
@@ -360,36 +349,8 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
             )
         })?
         .unwrap_or_default();
-    if norm == Norm::Layer
-        && let Some(l) = hidden.iter().position(|&units| units == 1)
-    {
-        let span = norm_value.map(|(_, v)| v.span());
-        return Err(t.source.error(
-            span,
-            Some(&t.child_key("norm")),
-            format!(
-                "layer normalization of a one-unit layer always outputs its shift, and hidden layer {} has 1 unit; use \"batch\" or wider layers",
-                l + 1
-            ),
-        ));
-    }
-    let residual_value = t.get("residual");
     let residual = t.optional("residual", |v| v.bool())?.unwrap_or(false);
-    if residual && let Some(l) = (1..hidden.len()).find(|&l| hidden[l] != hidden[l - 1]) {
-        let span = residual_value.map(|(_, v)| v.span());
-        return Err(t.source.error(
-            span,
-            Some(&t.child_key("residual")),
-            format!(
-                "a residual layer adds its input to its output, so hidden layers after the first need the width of the layer before; hidden layer {} has {} units after {}",
-                l + 1,
-                hidden[l],
-                hidden[l - 1]
-            ),
-        ));
-    }
-    t.finish()?;
-    Ok(ModelSpec {
+    let model = ModelSpec {
         hidden,
         activation,
         output,
@@ -397,7 +358,75 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
         loss,
         norm,
         residual,
+    };
+    check_architecture(&t, &model)?;
+    t.finish()?;
+    Ok(model)
+}
+
+/// Input features of every dataset the schema offers (both generators draw points of
+/// the plane).
+const INPUTS: usize = 2;
+
+/// Refuses a network the core would refuse, with the core's own words, at the key that
+/// asked for the refused part (its value's position, which points into `[sweep]` when
+/// the value is swept). The rules themselves live in the core's `Architecture::new`
+/// alone, so that a file can never describe a network that training then refuses, and
+/// the two cannot drift apart.
+fn check_architecture(t: &Table<'_, '_>, model: &ModelSpec) -> Result<(), ConfigError> {
+    if !addressable(&model.hidden) {
+        return Err(t.error_at(
+            "hidden",
+            "these layers have more parameters than this platform can address",
+        ));
+    }
+    let Err(error) = model.architecture(INPUTS) else {
+        return Ok(());
+    };
+    let message = error.to_string();
+    Err(match error {
+        CoreError::LossOutputMismatch { .. } => t.error_at("output", message),
+        CoreError::ResidualWidth { inputs, .. } => {
+            let mut err = t.error_at("residual", message);
+            // The core numbers layers from the input side, from 1, as the file does:
+            // its layer `l` is the `l`-th entry of `hidden`.
+            err.hint = Some(format!(
+                "every hidden layer after the first needs {inputs} units here, or set `residual = false`"
+            ));
+            err
+        }
+        CoreError::ResidualOutput { .. } => t.error_at("residual", message),
+        CoreError::LayerNormOneUnit { .. } => {
+            let mut err = t.error_at("norm", message);
+            err.hint = Some("use \"batch\" or wider layers".to_owned());
+            err
+        }
+        CoreError::NoUnits { .. } => t.error_at("hidden", message),
+        // The schema's checks of each value come first and refuse the rest (a slope or
+        // an initializer out of range) with the range expected, at the value; should
+        // the core ever refuse more, the message still names the section.
+        _ => t.error(message),
     })
+}
+
+/// Whether the core can lay out the parameters of these hidden layers (and the output
+/// unit) in memory: it computes offsets in `usize`, which on a 32-bit target such as
+/// WebAssembly two layers of 100,000 units already overflow. On 64-bit targets the
+/// documented limits keep every layout far below the bound.
+fn addressable(hidden: &[usize]) -> bool {
+    let mut fan_in = INPUTS;
+    let mut total: usize = 0;
+    for &units in hidden.iter().chain([&1]) {
+        // Kernel, bias, and a normalized layer's scale and shift: (fan_in + 3) x units
+        // bounds a layer's share of the layout.
+        let layer = fan_in.checked_add(3).and_then(|f| f.checked_mul(units));
+        match layer.and_then(|l| total.checked_add(l)) {
+            Some(sum) => total = sum,
+            None => return false,
+        }
+        fan_in = units;
+    }
+    true
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -473,4 +502,71 @@ fn read_optimizer(t: Table<'_, '_>) -> Result<Optimizer, ConfigError> {
     };
     t.finish()?;
     Ok(optimizer)
+}
+
+#[cfg(test)]
+mod tests {
+    use vanishing_core::{Activation, CoreError, Loss};
+
+    use crate::{ConfigError, Limits, parse};
+
+    fn refusal(text: &str) -> ConfigError {
+        parse("e.toml", text, Limits::NONE).unwrap_err()
+    }
+
+    #[test]
+    fn the_core_refuses_networks_at_the_key_that_asked() {
+        let err = refusal(
+            "name = \"e\"\n[model]\nhidden = [5, 5, 3]\nactivation = \"tanh\"\nresidual = true\n",
+        );
+        assert_eq!(err.position, Some((5, 12)));
+        assert_eq!(err.key.as_deref(), Some("model.residual"));
+        let core = CoreError::ResidualWidth {
+            layer: 3,
+            inputs: 5,
+            units: 3,
+        };
+        assert_eq!(err.message, core.to_string(), "the core's words");
+
+        let err = refusal(
+            "name = \"e\"\n[model]\nhidden = [5]\nactivation = \"tanh\"\noutput = \"tanh\"\n",
+        );
+        assert_eq!(
+            (err.position, err.key.as_deref()),
+            (Some((5, 10)), Some("model.output"))
+        );
+        let core = CoreError::LossOutputMismatch {
+            loss: Loss::BinaryCrossEntropy,
+            output: Activation::Tanh,
+            expected: Activation::Sigmoid,
+        };
+        assert_eq!(err.message, core.to_string());
+    }
+
+    #[test]
+    fn a_swept_value_the_core_refuses_is_pointed_at_in_the_sweep() {
+        let err = refusal(
+            "name = \"e\"\n[model]\nhidden = [5, 1]\nactivation = \"tanh\"\n[sweep]\n\"model.norm\" = [\"batch\", \"layer\"]\n",
+        );
+        assert_eq!(err.position, Some((6, 26)), "{err}");
+        assert_eq!(err.key.as_deref(), Some("model.norm"));
+        assert_eq!(
+            err.message,
+            CoreError::LayerNormOneUnit { layer: 2 }.to_string()
+        );
+        assert_eq!(err.hint.as_deref(), Some("use \"batch\" or wider layers"));
+    }
+
+    #[test]
+    fn layouts_beyond_the_address_space_are_refused() {
+        use super::{MAX_LAYERS, MAX_UNITS, addressable};
+        assert!(!addressable(&[usize::MAX / 2, 3]));
+        #[cfg(target_pointer_width = "64")]
+        assert!(
+            addressable(&[MAX_UNITS; MAX_LAYERS]),
+            "the documented limits keep every layout addressable"
+        );
+        #[cfg(target_pointer_width = "32")]
+        assert!(!addressable(&[MAX_UNITS, MAX_UNITS]));
+    }
 }
