@@ -1,9 +1,9 @@
 use std::f64::consts::PI;
 
+use rand::distr::Distribution;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
 
-use crate::{DataError, Dataset, SeededRng};
+use crate::{DataError, Dataset, SeededRng, StandardNormal};
 
 /// Two concentric circles, scikit-learn's `make_circles`.
 ///
@@ -89,8 +89,8 @@ impl Circles {
         let data = two_arcs(
             self.n_samples,
             |k| linspace(0.0, 2.0 * PI, k, false),
-            |t| [t.cos(), t.sin()],
-            |t| [factor * t.cos(), factor * t.sin()],
+            |t| [cos(t), sin(t)],
+            |t| [factor * cos(t), factor * sin(t)],
         );
         Ok(finish(data, self.shuffle, self.noise, rng))
     }
@@ -123,8 +123,8 @@ impl Moons {
         let data = two_arcs(
             self.n_samples,
             |k| linspace(0.0, PI, k, true),
-            |t| [t.cos(), t.sin()],
-            |t| [1.0 - t.cos(), 0.5 - t.sin()],
+            |t| [cos(t), sin(t)],
+            |t| [1.0 - cos(t), 0.5 - sin(t)],
         );
         Ok(finish(data, self.shuffle, self.noise, rng))
     }
@@ -136,6 +136,18 @@ impl Moons {
     pub fn generate_seeded(&self, seed: u64) -> Result<Dataset, DataError> {
         self.generate(&mut SeededRng::seed_from_u64(seed))
     }
+}
+
+/// The cosine and sine of the pure-Rust `libm` crate rather than the C library's, whose
+/// last bits differ between platforms (glibc natively, a port of musl in WebAssembly):
+/// a seed names the same points everywhere.
+fn cos(t: f64) -> f64 {
+    libm::cos(t)
+}
+
+/// The sine, as [`cos`].
+fn sin(t: f64) -> f64 {
+    libm::sin(t)
 }
 
 fn check_samples(n_samples: usize) -> Result<(), DataError> {
