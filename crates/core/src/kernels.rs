@@ -9,7 +9,14 @@
 //! by column: there faer's per-call setup costs more than the arithmetic, and the dense
 //! kernels run the register-blocked loops of [`loops`] instead (the `kernels` benchmark
 //! measures both). The loops add in a fixed order, so their results depend neither on
-//! the processor's vector width nor on the thread count.
+//! the processor's vector width nor on the thread count, and they are the same bits on
+//! every platform. faer's products are not: faer dispatches on its own (pulp's switch,
+//! [`crate::set_simd`], does not reach it) and uses fused multiply-adds where the
+//! processor has them, so a network with a kernel above [`SMALL_KERNEL`] weights
+//! computes bits that depend on the processor; [`faer_products`] tells whether a run
+//! used faer at all.
+
+use std::cell::Cell;
 
 use faer::linalg::matmul::matmul;
 use faer::reborrow::ReborrowMut;
@@ -28,6 +35,22 @@ pub const SMALL_KERNEL: usize = 32;
 /// the kernel is small and the operands read along the batch are column-major.
 fn use_loops<T>(kernel_rows: usize, kernel_cols: usize, batch_operands: &[MatRef<'_, T>]) -> bool {
     kernel_rows * kernel_cols <= SMALL_KERNEL && batch_operands.iter().all(|m| m.row_stride() == 1)
+}
+
+thread_local! {
+    /// Products this thread has handed to faer (see [`faer_products`]).
+    static FAER_PRODUCTS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many matrix products the calling thread has handed to faer so far.
+///
+/// faer chooses its own instruction set, and its products use fused multiply-adds
+/// where the processor has them, so only a network whose every product runs on
+/// [`loops`] computes the same bits on every processor and platform. Tests read this
+/// count around a run to check that it never left the loops. It is counted per
+/// thread, so that runs on other threads do not disturb it; a run computes on one.
+pub fn faer_products() -> u64 {
+    FAER_PRODUCTS.with(Cell::get)
 }
 
 /// `dst = A B` or `dst += A B` (with `accum`), scaled by `alpha`: faer's matrix
@@ -54,6 +77,7 @@ pub fn gemm<T: Scalar>(
         rhs.nrows(),
         rhs.ncols()
     );
+    FAER_PRODUCTS.with(|n| n.set(n.get() + 1));
     matmul(dst, accum, lhs, rhs, alpha, par);
 }
 
@@ -121,7 +145,7 @@ pub fn bias_grad<T: Scalar>(db: &mut [T], d: MatRef<'_, T>) {
                 }
             }
         }
-        pulp::Arch::new().dispatch(ColumnSums { db, d });
+        crate::simd::simd_arch().dispatch(ColumnSums { db, d });
         return;
     }
     for (j, out) in db.iter_mut().enumerate() {
@@ -162,9 +186,10 @@ pub fn input_grad<T: Scalar>(d_prev: MatMut<'_, T>, d: MatRef<'_, T>, w: MatRef<
 pub mod loops {
     use faer::reborrow::{Reborrow, ReborrowMut};
     use faer::{MatMut, MatRef};
-    use pulp::{Arch, Simd, WithSimd};
+    use pulp::{Simd, WithSimd};
 
     use crate::Scalar;
+    use crate::simd::simd_arch;
 
     /// Rows per block: one AVX2 register of `f32`.
     pub const ROWS: usize = 8;
@@ -429,7 +454,7 @@ pub mod loops {
         );
         column_major(z.rb(), "z");
         column_major(a, "a");
-        Arch::new().dispatch(Kernel::Forward { z, a, w, b });
+        simd_arch().dispatch(Kernel::Forward { z, a, w, b });
     }
 
     /// [`super::weight_grad`] as loops: `dW = A^T D`, each entry one dot product of two
@@ -445,7 +470,7 @@ pub mod loops {
         );
         column_major(a, "a");
         column_major(d, "d");
-        Arch::new().dispatch(Kernel::WeightGrad { dw, a, d });
+        simd_arch().dispatch(Kernel::WeightGrad { dw, a, d });
     }
 
     /// [`super::input_grad`] as loops: `D_prev = D W^T`.
@@ -460,6 +485,6 @@ pub mod loops {
         );
         column_major(d_prev.rb(), "d_prev");
         column_major(d, "d");
-        Arch::new().dispatch(Kernel::InputGrad { d_prev, d, w });
+        simd_arch().dispatch(Kernel::InputGrad { d_prev, d, w });
     }
 }

@@ -18,9 +18,10 @@
 //!
 //! [`Workspace`]: crate::Workspace
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
 
 use crate::kernels::SMALL_KERNEL;
+use crate::simd::simd_arch;
 use crate::{Activation, Architecture, LayerShape, Loss, Scalar};
 
 /// Networks computed side by side: eight `f32` fill one AVX2 register.
@@ -207,7 +208,7 @@ impl<T: Scalar> LaneWorkspace<T> {
                 Some(prev) => &prev[..rows * s.fan_in * LANES],
             };
             let z = &mut self.z[l][..n];
-            Arch::new().dispatch(Forward {
+            simd_arch().dispatch(Forward {
                 z,
                 input,
                 params,
@@ -247,7 +248,7 @@ impl<T: Scalar> LaneWorkspace<T> {
             sums.count.is_multiple_of(PARTIALS),
             "lanes loss: a block must follow a multiple of {PARTIALS} outputs"
         );
-        Arch::new().dispatch(LossSums {
+        simd_arch().dispatch(LossSums {
             loss: arch.loss(),
             acc: &mut sums.acc,
             z: &self.z[last][..n * LANES],
@@ -307,7 +308,7 @@ impl<T: Scalar> LaneWorkspace<T> {
             let d_prev = before
                 .last_mut()
                 .map(|d_prev| &mut d_prev[..rows * s.fan_in * LANES]);
-            Arch::new().dispatch(Backward {
+            simd_arch().dispatch(Backward {
                 grads: &mut *grads,
                 d_prev: d_prev.map(|d| (d, params)),
                 d,
@@ -512,7 +513,7 @@ impl<T: Scalar> WithSimd for LossSums<'_, T> {
 /// Every lane's loss sum over `n = z.len() / LANES` outputs, in [`Loss`]'s order.
 fn lane_loss_sums<T: Scalar>(loss: Loss, z: &[T], a: &[T], y: &[T]) -> [T; LANES] {
     let mut acc = [[T::ZERO; LANES]; PARTIALS];
-    Arch::new().dispatch(LossSums {
+    simd_arch().dispatch(LossSums {
         loss,
         acc: &mut acc,
         z,

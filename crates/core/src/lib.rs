@@ -8,8 +8,9 @@
 //! into those preallocated buffers, or the core's own loops for small layers) and keeps
 //! every layer's pre-activation, activation and pre-activation gradient for recording.
 //! Elementwise work runs in loops compiled for AVX2 where the processor has it (chosen
-//! at run time, with the same results either way), over vectorizable `exp`, `tanh` and
-//! `ln_1p` whose error bounds are measured by the tests. An [`Optimizer`] (SGD, RMSprop in its
+//! at run time, with the same results either way, which [`set_simd`] lets a test
+//! check), over vectorizable `exp`, `tanh` and `ln_1p` whose error bounds are measured
+//! by the tests. An [`Optimizer`] (SGD, RMSprop in its
 //! Keras 2 or Keras 3 form, Adam) then updates the parameters in place from the
 //! gradients, keeping its slots in an inspectable [`OptimizerState`]. After the first
 //! step nothing on this path allocates. A [`LaneWorkspace`] computes [`LANES`] networks
@@ -42,3 +43,4 @@ pub use network::{Architecture, LayerBuffers, LayerShape, LayerSpec, Workspace};
 pub use norm::{BATCH_NORM_MOMENTUM, NORM_EPSILON, Norm};
 pub use optim::{Adam, Optimizer, OptimizerState, RmsProp, RmsPropVariant, Sgd};
 pub use scalar::Scalar;
+pub use simd::{SimdLevel, set_simd, simd_arch, simd_level};

@@ -395,7 +395,7 @@ fn rmsprop_step<T: Scalar>(o: RmsProp, state: &mut Slots<'_, T>, params: &mut [T
     }
     if !has_momentum && !o.centered {
         // The configuration of every tutorial run, as one straight loop.
-        pulp::Arch::new().dispatch(PlainRmsProp {
+        crate::simd::simd_arch().dispatch(PlainRmsProp {
             params,
             grads,
             velocity: &mut *state.velocity,

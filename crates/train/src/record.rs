@@ -1,5 +1,5 @@
-use pulp::{Arch, Simd, WithSimd};
-use vanishing_core::{Activation, Scalar};
+use pulp::{Simd, WithSimd};
+use vanishing_core::{Activation, Scalar, simd_arch};
 
 /// What a per-layer record measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -381,7 +381,7 @@ impl StatsScratch {
         saturation: Option<(Activation, &[T])>,
     ) -> Stats {
         let n = values.len() as f64;
-        let [sum, abs_sum, sq_sum, mut min, mut max] = Arch::new().dispatch(Moments(values));
+        let [sum, abs_sum, sq_sum, mut min, mut max] = simd_arch().dispatch(Moments(values));
         // Without NaN, ordinary comparisons order the values as `f64::total_cmp` does
         // (but for the sign of zero) and cost less; with NaN, the total order decides.
         let has_nan = sum.is_nan();
@@ -393,7 +393,7 @@ impl StatsScratch {
         let mean = sum / n;
         // Two passes for the variance: a one-pass formula loses every digit when the
         // mean dwarfs the spread, as it does for saturated sigmoid outputs.
-        let var = Arch::new().dispatch(Deviations(values, mean)) / n;
+        let var = simd_arch().dispatch(Deviations(values, mean)) / n;
         // The percentiles need only four order statistics, found without sorting.
         let (p02, p98) = tail_percentiles(values, has_nan, &mut self.values);
         let saturated_frac = saturation.and_then(|(act, z)| {
