@@ -1,5 +1,8 @@
+use rand::distr::Distribution;
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, StandardNormal};
+// rand_distr's normal distribution calls the platform's `exp` and `ln`; this one draws
+// the same values with platform-independent math (see its documentation).
+use vanishing_data::StandardNormal;
 
 use crate::{CoreError, Scalar};
 

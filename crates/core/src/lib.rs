@@ -10,7 +10,9 @@
 //! Elementwise work runs in loops compiled for AVX2 where the processor has it (chosen
 //! at run time, with the same results either way, which [`set_simd`] lets a test
 //! check), over vectorizable `exp`, `tanh` and `ln_1p` whose error bounds are measured
-//! by the tests. An [`Optimizer`] (SGD, RMSprop in its
+//! by the tests. No result depends on the platform's math library: what the C library
+//! would compute comes from these functions or from the pure-Rust `libm` crate, so a
+//! WebAssembly build computes the native bits. An [`Optimizer`] (SGD, RMSprop in its
 //! Keras 2 or Keras 3 form, Adam) then updates the parameters in place from the
 //! gradients, keeping its slots in an inspectable [`OptimizerState`]. After the first
 //! step nothing on this path allocates. A [`LaneWorkspace`] computes [`LANES`] networks

@@ -487,9 +487,12 @@ fn adam_step<T: Scalar>(
     let n = params.len();
     slot_len_check(state.momentum, n, "momentum");
     slot_len_check(state.velocity, n, "velocity");
-    // Keras folds both bias corrections into the step size.
+    // Keras folds both bias corrections into the step size. The powers come from the
+    // pure-Rust libm rather than the C library's `pow`, whose last bits differ between
+    // platforms.
     let t = iterations as f64;
-    let alpha = o.learning_rate * (1.0 - o.beta_2.powf(t)).sqrt() / (1.0 - o.beta_1.powf(t));
+    let alpha =
+        o.learning_rate * (1.0 - libm::pow(o.beta_2, t)).sqrt() / (1.0 - libm::pow(o.beta_1, t));
     let alpha = T::from_f64(alpha);
     let one_minus_b1 = T::from_f64(1.0 - o.beta_1);
     let one_minus_b2 = T::from_f64(1.0 - o.beta_2);

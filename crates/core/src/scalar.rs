@@ -45,8 +45,9 @@ pub trait Scalar:
     /// `e^-|self|`, in `(0, 1]`: the exponential the logistic function and the
     /// cross-entropy need, cheaper than [`Scalar::exp`] because it cannot overflow.
     fn exp_neg_abs(self) -> Self;
-    /// `ln(1 + self)`, accurate for small `self`: the C library's for `f64`; for `f32` a
-    /// vectorizable form within 1 ulp (see `fast_math`).
+    /// `ln(1 + self)`, accurate for small `self`: for `f64` the `libm` crate's (a port
+    /// of musl's, the same code on every platform); for `f32` a vectorizable form
+    /// within 1 ulp (see `fast_math`).
     fn ln_1p(self) -> Self;
     /// Hyperbolic tangent, in a vectorizable form within 7 ulp for `f32` and 2 ulp of
     /// the C library's for `f64` (see `fast_math`).
@@ -57,9 +58,11 @@ pub trait Scalar:
     fn abs(self) -> Self;
     /// `self^n` for an integer `n`.
     fn powi(self, n: i32) -> Self;
-    /// The larger of two values (the other one if either is NaN).
+    /// The larger of two values (the other one if either is NaN, `other` if they are
+    /// equal, so that `x.max(0.0)` is `0.0` for `x = -0.0` on every platform).
     fn max(self, other: Self) -> Self;
-    /// The smaller of two values (the other one if either is NaN).
+    /// The smaller of two values (the other one if either is NaN, `other` if they are
+    /// equal).
     fn min(self, other: Self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
@@ -106,13 +109,25 @@ macro_rules! impl_scalar {
             fn powi(self, n: i32) -> Self {
                 <$t>::powi(self, n)
             }
+            // Comparisons rather than the standard `max` and `min`, which may return
+            // either zero of `+0` and `-0`, and do not promise the same one on every
+            // platform: these return `other` unless `self` is strictly larger
+            // (smaller) or `other` is NaN.
             #[inline(always)]
             fn max(self, other: Self) -> Self {
-                <$t>::max(self, other)
+                if self > other || other.is_nan() {
+                    self
+                } else {
+                    other
+                }
             }
             #[inline(always)]
             fn min(self, other: Self) -> Self {
-                <$t>::min(self, other)
+                if self < other || other.is_nan() {
+                    self
+                } else {
+                    other
+                }
             }
             #[inline(always)]
             fn is_finite(self) -> bool {
@@ -123,7 +138,9 @@ macro_rules! impl_scalar {
 }
 
 // The C library's exp, tanh and log1p, called one value at a time, dominated the run
-// time. f64 keeps the library's log1p, which only the loss calls.
+// time. f64 takes log1p, which only the loss calls, from the pure-Rust libm rather
+// than from the C library, whose bits differ between platforms (glibc natively, a port
+// of musl in WebAssembly).
 impl_scalar!(
     f32,
     crate::fast_math::exp,
@@ -135,6 +152,31 @@ impl_scalar!(
     f64,
     crate::fast_math::double::exp,
     crate::fast_math::double::exp_neg_abs,
-    f64::ln_1p,
+    libm::log1p,
     crate::fast_math::double::tanh
 );
+
+#[cfg(test)]
+mod tests {
+    use super::Scalar;
+
+    /// Zeros of either sign and NaN give the same answer on every platform.
+    #[test]
+    fn max_and_min_are_fixed_at_zeros_and_nan() {
+        fn check<T: Scalar>() {
+            let (zero, neg_zero, one, nan) = (T::ZERO, -T::ZERO, T::ONE, T::ZERO / T::ZERO);
+            let bits = |v: T| v.to_f64().to_bits();
+            assert_eq!(bits(neg_zero.max(zero)), bits(zero));
+            assert_eq!(bits(zero.max(neg_zero)), bits(neg_zero));
+            assert_eq!(bits(neg_zero.min(zero)), bits(zero));
+            assert_eq!(bits(one.max(nan)), bits(one));
+            assert_eq!(bits(nan.max(one)), bits(one));
+            assert_eq!(bits(one.min(nan)), bits(one));
+            assert_eq!(bits(nan.min(-one)), bits(-one));
+            assert_eq!(bits((-one).max(zero)), bits(zero));
+            assert_eq!(bits(one.min(zero)), bits(zero));
+        }
+        check::<f32>();
+        check::<f64>();
+    }
+}

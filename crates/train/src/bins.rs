@@ -70,13 +70,15 @@ impl BinEdges {
             (low * per_decade..=high * per_decade)
                 .map(|k| {
                     // Whole decades as their correctly rounded literals (`1e-12`); the
-                    // steps between them by `powf`.
+                    // steps between them by the pure-Rust libm's `pow`, not the C
+                    // library's, whose last bits differ between platforms: a value on
+                    // an edge would fall in another bin.
                     if k % per_decade == 0 {
                         format!("1e{}", k / per_decade)
                             .parse()
                             .expect("a decade's literal parses")
                     } else {
-                        10f64.powf(f64::from(k) / f64::from(per_decade))
+                        libm::pow(10.0, f64::from(k) / f64::from(per_decade))
                     }
                 })
                 .collect()
