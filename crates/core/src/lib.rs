@@ -32,6 +32,7 @@ mod norm;
 mod optim;
 mod scalar;
 mod simd;
+mod threads;
 
 pub use activation::{Activation, SATURATION_THRESHOLD, sigmoid};
 pub use error::CoreError;

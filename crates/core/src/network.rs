@@ -2,10 +2,10 @@ use std::ops::Range;
 
 use faer::{MatMut, MatRef, Par};
 use rand::Rng;
-use rayon::prelude::*;
 
 use crate::kernels::{bias_grad, dense_forward, input_grad, weight_grad};
 use crate::norm::{self, Norm};
+use crate::threads;
 use crate::{Activation, CoreError, Init, Loss, Scalar};
 
 /// One dense layer of a network: how many units, what follows the affine map, and how
@@ -604,10 +604,9 @@ impl<T: Scalar> Workspace<T> {
             }
             let a = &mut rest[0][..n];
             match parallel_chunk(self.par, n) {
-                Some(chunk) => z
-                    .par_chunks(chunk)
-                    .zip(a.par_chunks_mut(chunk))
-                    .for_each(|(z, a)| layer.activation.apply_slice(z, a)),
+                Some(chunk) => threads::for_chunks(a, z, z, chunk, |a, z, _| {
+                    layer.activation.apply_slice(z, a);
+                }),
                 None => layer.activation.apply_slice(z, a),
             }
             if layer.residual {
@@ -779,10 +778,9 @@ impl<T: Scalar> Workspace<T> {
                 let z_prev = &self.z[l - 1][..m];
                 let a_prev = &self.a[l - 1][..m];
                 match parallel_chunk(self.par, d_prev.len()) {
-                    Some(chunk) => d_prev
-                        .par_chunks_mut(chunk)
-                        .zip(z_prev.par_chunks(chunk).zip(a_prev.par_chunks(chunk)))
-                        .for_each(|(d, (z, a))| prev.mul_derivative(d, z, a)),
+                    Some(chunk) => threads::for_chunks(d_prev, z_prev, a_prev, chunk, |d, z, a| {
+                        prev.mul_derivative(d, z, a);
+                    }),
                     None => prev.mul_derivative(d_prev, z_prev, a_prev),
                 }
             }
@@ -822,12 +820,8 @@ const PARALLEL_ELEMENTWISE: usize = 1 << 16;
 /// threads of `par`, or `None` to run it on the calling thread. Each value is computed
 /// alone, so the split changes no result.
 fn parallel_chunk(par: Par, len: usize) -> Option<usize> {
-    match par {
-        Par::Rayon(threads) if len >= PARALLEL_ELEMENTWISE && threads.get() > 1 => {
-            Some(len.div_ceil(threads.get()))
-        }
-        _ => None,
-    }
+    let threads = threads::count(par);
+    (len >= PARALLEL_ELEMENTWISE && threads > 1).then(|| len.div_ceil(threads))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use faer::Par;
 
-use crate::{CoreError, Scalar};
+use crate::{CoreError, Scalar, threads};
 
 /// Gradient descent, with optional momentum and Nesterov momentum, as Keras' `SGD`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -255,9 +255,10 @@ impl Optimizer {
             velocity: &mut state.velocity,
             average_gradient: &mut state.average_gradient,
         };
-        let threads = match par {
-            Par::Rayon(threads) if n >= PARALLEL_UPDATE => threads.get(),
-            _ => 1,
+        let threads = if n >= PARALLEL_UPDATE {
+            threads::count(par)
+        } else {
+            1
         };
         if threads <= 1 {
             let mut slots = slots;
@@ -268,7 +269,8 @@ impl Optimizer {
     }
 
     /// Updates halves of the parameters on two threads (`rayon::join`, which allocates
-    /// nothing) until the pieces are at most `chunk` long.
+    /// nothing; one after the other on WebAssembly) until the pieces are at most
+    /// `chunk` long.
     fn update_split<T: Scalar>(
         &self,
         iterations: u64,
@@ -286,7 +288,7 @@ impl Optimizer {
         let (p0, p1) = params.split_at_mut(mid);
         let (g0, g1) = grads.split_at(mid);
         let (s0, s1) = slots.split_at(mid);
-        rayon::join(
+        threads::join(
             || self.update_split(iterations, s0, p0, g0, chunk),
             || self.update_split(iterations, s1, p1, g1, chunk),
         );
