@@ -67,6 +67,7 @@ pub enum AnalysisError {
 }
 
 impl AnalysisError {
+    #[cfg(feature = "parquet")]
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }

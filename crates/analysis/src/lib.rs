@@ -18,13 +18,19 @@
 //! Keras (`framework` = [`KERAS`]) beside vanishing's own and measure their agreement as
 //! a [`Fidelity`]. Every failure is an [`AnalysisError`] naming its file. This is the
 //! only crate that links polars; a polars `DataFrame` never leaves it, and it renders
-//! nothing.
+//! nothing. Without its default `parquet` feature it is the rows alone: each row type
+//! walks its cells by column name ([`Row`], [`Cell`]), [`experiment_tables`] builds an
+//! experiment's tables in memory, and the queries work on them, with no polars and no
+//! files (the lab in the report builds on that in WebAssembly).
 
 mod error;
 mod fidelity;
 mod flow;
+#[cfg(feature = "parquet")]
 mod parts;
+#[cfg(feature = "parquet")]
 mod read;
+#[cfg(feature = "parquet")]
 mod schema;
 mod summary;
 mod tables;
@@ -40,28 +46,33 @@ pub use flow::{
     ConfigSummary, Flow, LayerPoint, Moment, RecursionStep, Spread, config_summaries,
     layer_profile, variance_recursion,
 };
+#[cfg(feature = "parquet")]
 pub use parts::{
     PartName, Pruned, StoredRun, TABLE_NAMES, WriterTag, prune, stored_runs, write_part,
     write_part_tagged,
 };
+#[cfg(feature = "parquet")]
 pub use read::{
     Histograms, Selection, experiment_dirs, read_all, read_all_with, read_experiment,
     read_experiment_with,
 };
+#[cfg(feature = "parquet")]
+pub use summary::stored_summary;
 pub use summary::{
-    AccuracySummary, FinalSpread, VanishingRatio, accuracy_summary, stored_summary,
-    vanishing_ratios,
+    AccuracySummary, FinalSpread, VanishingRatio, accuracy_summary, vanishing_ratios,
 };
 pub use tables::{
-    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
+    BoundaryRow, Cell, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, Row, RunRow,
 };
+#[cfg(feature = "parquet")]
+pub use write::write_experiment;
 pub use write::{
-    RunMeta, RunResult, describe_init, describe_optimizer, run_rows, write_experiment,
+    RunMeta, RunResult, describe_init, describe_optimizer, experiment_tables, history_row,
+    metric_row, run_rows,
 };
 
 /// The names of each table's columns, in order: the user-facing contract.
 pub fn table_columns() -> [(&'static str, &'static [&'static str]); 6] {
-    use schema::Table;
     [
         (RunRow::NAME, RunRow::COLUMNS),
         (HistoryRow::NAME, HistoryRow::COLUMNS),

@@ -6,7 +6,6 @@ use std::path::Path;
 use polars_core::prelude::{Column, DataFrame, DataType, PolarsResult};
 
 use crate::AnalysisError;
-use crate::tables::{BoundaryRow, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
 
 /// A value type that can fill one column.
 pub(crate) trait Cell: Sized {
@@ -123,7 +122,7 @@ fn typed_column<'a, T: Cell>(
 }
 
 /// Reads one column into values of the field's type.
-fn read_column<T: Cell>(
+pub(crate) fn read_column<T: Cell>(
     df: &DataFrame,
     path: &Path,
     name: &'static str,
@@ -131,21 +130,28 @@ fn read_column<T: Cell>(
     T::read(typed_column::<T>(df, path, name)?, path, name)
 }
 
+/// Implements [`Table`] for a row struct from its column list. Every name is written
+/// in full, because `tables.rs` expands it (see its `columns!`).
 macro_rules! table {
     ($row:ident, $name:literal, [$($field:ident),* $(,)?]) => {
-        impl Table for $row {
+        impl $crate::schema::Table for $row {
             const NAME: &'static str = $name;
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
 
-            fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-                DataFrame::new(
+            fn to_frame(
+                rows: &[Self],
+            ) -> polars_core::prelude::PolarsResult<polars_core::prelude::DataFrame> {
+                polars_core::prelude::DataFrame::new(
                     rows.len(),
-                    vec![$(Cell::column(stringify!($field), rows.iter().map(|r| r.$field.clone()).collect())),*],
+                    vec![$($crate::schema::Cell::column(stringify!($field), rows.iter().map(|r| r.$field.clone()).collect())),*],
                 )
             }
 
-            fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>, AnalysisError> {
-                $(let mut $field = read_column(df, path, stringify!($field))?.into_iter();)*
+            fn from_frame(
+                df: &polars_core::prelude::DataFrame,
+                path: &::std::path::Path,
+            ) -> Result<Vec<Self>, $crate::AnalysisError> {
+                $(let mut $field = $crate::schema::read_column(df, path, stringify!($field))?.into_iter();)*
                 let mut rows = Vec::with_capacity(df.height());
                 for _ in 0..df.height() {
                     // Every column has the frame's height, so none runs out first.
@@ -156,84 +162,7 @@ macro_rules! table {
         }
     };
 }
-
-table!(
-    RunRow,
-    "runs",
-    [
-        run_id,
-        experiment,
-        description,
-        label,
-        seed,
-        data,
-        n_samples,
-        noise,
-        activation,
-        output,
-        init,
-        norm,
-        residual,
-        optimizer,
-        learning_rate,
-        depth,
-        width,
-        hidden,
-        epochs,
-        batch_size,
-        record,
-        final_loss,
-        final_accuracy,
-        final_test_loss,
-        final_test_accuracy,
-        diverged,
-        steps,
-        wall_ms,
-        config_toml,
-        config_hash,
-        crate_version,
-        framework,
-        framework_version,
-    ]
-);
-
-table!(
-    HistoryRow,
-    "history",
-    [
-        run_id,
-        epoch,
-        step,
-        layer,
-        layer_name,
-        quantity,
-        mean,
-        std,
-        abs_mean,
-        l2,
-        min,
-        max,
-        p02,
-        p98,
-        saturated_frac,
-    ]
-);
-
-table!(
-    MetricRow,
-    "metrics",
-    [run_id, epoch, step, split, loss, accuracy]
-);
-
-table!(
-    HistogramRow,
-    "histograms",
-    [run_id, epoch, step, layer, quantity, bin_lo, bin_hi, count]
-);
-
-table!(PointRow, "dataset", [run_id, seed, split, x0, x1, label]);
-
-table!(BoundaryRow, "boundary", [run_id, x0, x1, probability]);
+pub(crate) use table;
 
 /// The columns of `runs` that resuming and the final summary need, read without the
 /// others (`config_toml` alone is most of the table).

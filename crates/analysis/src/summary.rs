@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+#[cfg(feature = "parquet")]
 use crate::parts::StoredRun;
 use crate::tables::{ExperimentTables, HistoryRow, RunRow};
 
@@ -43,6 +44,7 @@ pub fn accuracy_summary(runs: &[RunRow]) -> Vec<AccuracySummary> {
     )
 }
 
+#[cfg(feature = "parquet")]
 /// [`accuracy_summary`] of runs as [`crate::stored_runs`] lists them, without reading the
 /// rest of the `runs` table.
 pub fn stored_summary(runs: &[StoredRun]) -> Vec<AccuracySummary> {

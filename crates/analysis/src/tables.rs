@@ -1,5 +1,8 @@
 //! The rows of each table, as plain structs: what the writers take apart into columns
-//! and the readers put back together.
+//! and the readers put back together. Each table's column list is declared once, here:
+//! [`Row`] walks a row's cells by column name without polars (the lab in the page turns
+//! rows into objects keyed by column), and with the `parquet` feature the same list
+//! declares the polars conversions both ways.
 
 /// One row of the `runs` table: one run's configuration and outcome.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -196,4 +199,185 @@ pub struct ExperimentTables {
     pub dataset: Vec<PointRow>,
     /// The `boundary` table.
     pub boundary: Vec<BoundaryRow>,
+}
+
+/// One cell of a row, borrowed, with the type of its column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// A `String` column.
+    Str(&'a str),
+    /// An `Int64` column.
+    I64(i64),
+    /// A `UInt64` column.
+    U64(u64),
+    /// A `Float64` column without nulls.
+    F64(f64),
+    /// A `Float64` column that may hold nulls.
+    OptF64(Option<f64>),
+    /// A `Boolean` column.
+    Bool(bool),
+}
+
+impl<'a> From<&'a String> for Cell<'a> {
+    fn from(v: &'a String) -> Self {
+        Self::Str(v)
+    }
+}
+
+impl From<&i64> for Cell<'_> {
+    fn from(v: &i64) -> Self {
+        Self::I64(*v)
+    }
+}
+
+impl From<&u64> for Cell<'_> {
+    fn from(v: &u64) -> Self {
+        Self::U64(*v)
+    }
+}
+
+impl From<&f64> for Cell<'_> {
+    fn from(v: &f64) -> Self {
+        Self::F64(*v)
+    }
+}
+
+impl From<&Option<f64>> for Cell<'_> {
+    fn from(v: &Option<f64>) -> Self {
+        Self::OptF64(*v)
+    }
+}
+
+impl From<&bool> for Cell<'_> {
+    fn from(v: &bool) -> Self {
+        Self::Bool(*v)
+    }
+}
+
+/// A row of one of the tables: its table's name, its columns in order, and its cells.
+pub trait Row {
+    /// The table's name (`runs`, `history`, ...).
+    const NAME: &'static str;
+    /// Column names, in order.
+    const COLUMNS: &'static [&'static str];
+    /// Calls `cell` with every column's name and this row's value in it, in column order.
+    fn cells(&self, cell: &mut dyn FnMut(&'static str, Cell<'_>));
+}
+
+/// Declares a table's columns once: the [`Row`] walk, and with the `parquet` feature the
+/// polars conversions (`schema::table!`).
+macro_rules! columns {
+    ($row:ident, $name:literal, [$($field:ident),* $(,)?]) => {
+        impl Row for $row {
+            const NAME: &'static str = $name;
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+            fn cells(&self, cell: &mut dyn FnMut(&'static str, Cell<'_>)) {
+                $(cell(stringify!($field), Cell::from(&self.$field));)*
+            }
+        }
+        #[cfg(feature = "parquet")]
+        crate::schema::table!($row, $name, [$($field),*]);
+    };
+}
+
+columns!(
+    RunRow,
+    "runs",
+    [
+        run_id,
+        experiment,
+        description,
+        label,
+        seed,
+        data,
+        n_samples,
+        noise,
+        activation,
+        output,
+        init,
+        norm,
+        residual,
+        optimizer,
+        learning_rate,
+        depth,
+        width,
+        hidden,
+        epochs,
+        batch_size,
+        record,
+        final_loss,
+        final_accuracy,
+        final_test_loss,
+        final_test_accuracy,
+        diverged,
+        steps,
+        wall_ms,
+        config_toml,
+        config_hash,
+        crate_version,
+        framework,
+        framework_version,
+    ]
+);
+
+columns!(
+    HistoryRow,
+    "history",
+    [
+        run_id,
+        epoch,
+        step,
+        layer,
+        layer_name,
+        quantity,
+        mean,
+        std,
+        abs_mean,
+        l2,
+        min,
+        max,
+        p02,
+        p98,
+        saturated_frac,
+    ]
+);
+
+columns!(
+    MetricRow,
+    "metrics",
+    [run_id, epoch, step, split, loss, accuracy]
+);
+
+columns!(
+    HistogramRow,
+    "histograms",
+    [run_id, epoch, step, layer, quantity, bin_lo, bin_hi, count]
+);
+
+columns!(PointRow, "dataset", [run_id, seed, split, x0, x1, label]);
+
+columns!(BoundaryRow, "boundary", [run_id, x0, x1, probability]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_follow_the_columns() {
+        let row = MetricRow {
+            run_id: "a/s1".into(),
+            epoch: 3,
+            step: 93,
+            split: "train".into(),
+            loss: 0.25,
+            accuracy: 0.5,
+        };
+        let mut seen = Vec::new();
+        row.cells(&mut |name, cell| seen.push((name, format!("{cell:?}"))));
+        let names: Vec<&str> = seen.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, MetricRow::COLUMNS);
+        assert_eq!(seen[0].1, "Str(\"a/s1\")");
+        assert_eq!(seen[2].1, "I64(93)");
+        assert_eq!(seen[4].1, "F64(0.25)");
+    }
 }

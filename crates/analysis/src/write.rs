@@ -1,13 +1,21 @@
+#[cfg(feature = "parquet")]
 use std::fs;
+#[cfg(feature = "parquet")]
 use std::path::{Path, PathBuf};
 
 use vanishing_core::{Init, Optimizer, RmsPropVariant};
 use vanishing_data::Split as DataSplit;
-use vanishing_train::{BinEdges, History, Quantity, RecordPolicy, RunOutcome, RunSpec};
+use vanishing_train::{
+    BinEdges, History, LayerRecord, MetricRecord, Quantity, RecordPolicy, RunOutcome, RunSpec,
+};
 
+#[cfg(feature = "parquet")]
 use crate::AnalysisError;
+#[cfg(feature = "parquet")]
 use crate::parts::{PartName, write_part};
-use crate::tables::{BoundaryRow, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow};
+use crate::tables::{
+    BoundaryRow, ExperimentTables, HistogramRow, HistoryRow, MetricRow, PointRow, RunRow,
+};
 
 /// What the caller knows about a run that the training crate does not: its identity
 /// and its configuration as written.
@@ -140,28 +148,36 @@ pub(crate) fn history_rows(runs: &[RunResult]) -> Vec<HistoryRow> {
     for run in runs {
         let run_id = run.run_id();
         history.reserve(run.history.layers.len());
-        for r in &run.history.layers {
-            let s = r.stats;
-            history.push(HistoryRow {
-                run_id: run_id.clone(),
-                epoch: i64::from(r.epoch),
-                step: r.step as i64,
-                layer: i64::from(r.layer),
-                layer_name: run.spec.model.layer_name(r.layer as usize),
-                quantity: r.quantity.name().to_owned(),
-                mean: s.mean,
-                std: s.std,
-                abs_mean: s.abs_mean,
-                l2: s.l2,
-                min: s.min,
-                max: s.max,
-                p02: s.p02,
-                p98: s.p98,
-                saturated_frac: s.saturated_frac,
-            });
-        }
+        history.extend(
+            run.history
+                .layers
+                .iter()
+                .map(|r| history_row(&run_id, &run.spec, r)),
+        );
     }
     history
+}
+
+/// One record's row of the `history` table, for run `run_id` trained from `spec`.
+pub fn history_row(run_id: &str, spec: &RunSpec, record: &LayerRecord) -> HistoryRow {
+    let s = record.stats;
+    HistoryRow {
+        run_id: run_id.to_owned(),
+        epoch: i64::from(record.epoch),
+        step: record.step as i64,
+        layer: i64::from(record.layer),
+        layer_name: spec.model.layer_name(record.layer as usize),
+        quantity: record.quantity.name().to_owned(),
+        mean: s.mean,
+        std: s.std,
+        abs_mean: s.abs_mean,
+        l2: s.l2,
+        min: s.min,
+        max: s.max,
+        p02: s.p02,
+        p98: s.p98,
+        saturated_frac: s.saturated_frac,
+    }
 }
 
 /// The rows of the `metrics` table of a set of runs, in run order.
@@ -169,18 +185,35 @@ pub(crate) fn metric_rows(runs: &[RunResult]) -> Vec<MetricRow> {
     let mut metrics = Vec::new();
     for run in runs {
         let run_id = run.run_id();
-        for m in &run.history.metrics {
-            metrics.push(MetricRow {
-                run_id: run_id.clone(),
-                epoch: i64::from(m.epoch),
-                step: m.step as i64,
-                split: m.split.name().to_owned(),
-                loss: m.loss,
-                accuracy: m.accuracy,
-            });
-        }
+        metrics.extend(run.history.metrics.iter().map(|m| metric_row(&run_id, m)));
     }
     metrics
+}
+
+/// One record's row of the `metrics` table, for run `run_id`.
+pub fn metric_row(run_id: &str, record: &MetricRecord) -> MetricRow {
+    MetricRow {
+        run_id: run_id.to_owned(),
+        epoch: i64::from(record.epoch),
+        step: record.step as i64,
+        split: record.split.name().to_owned(),
+        loss: record.loss,
+        accuracy: record.accuracy,
+    }
+}
+
+/// Every table of the runs of experiment `name`, in memory: the rows its files would
+/// hold, in the same order.
+pub fn experiment_tables(name: &str, runs: &[RunResult]) -> ExperimentTables {
+    ExperimentTables {
+        name: name.to_owned(),
+        runs: run_rows(runs),
+        history: history_rows(runs),
+        metrics: metric_rows(runs),
+        histograms: histogram_rows(runs),
+        dataset: point_rows(runs),
+        boundary: boundary_rows(runs),
+    }
 }
 
 /// The rows of the `histograms` table of a set of runs, in run order: one row per bin.
@@ -264,6 +297,7 @@ pub(crate) fn point_rows(runs: &[RunResult]) -> Vec<PointRow> {
     dataset
 }
 
+#[cfg(feature = "parquet")]
 /// Writes every table of one experiment into `out/<experiment>/` as one part each,
 /// replacing what was there as a whole: the part is written into a staging folder beside
 /// it, which then takes the old folder's place. If anything fails, the old folder is left

@@ -9,7 +9,8 @@
 //! layer beside Glorot & Bengio's variance recursion, saturation over training,
 //! histograms at initialization on shared bins, update sizes), then what fixes it
 //! (`remedies`: He initialization, batch normalization, residual connections and
-//! optimizers ranked on deep networks), then the sweeps
+//! optimizers ranked on deep networks), then the lab (`lab`: readers train networks of
+//! their own in the page, on the core compiled to WebAssembly), then the sweeps
 //! (`sweeps`: vanishing ratios and heatmaps over depth), the Keras comparison and every
 //! experiment in detail. Every figure has a stable anchor and a caption computed from
 //! the data, and charts are drawn lazily as they scroll into view. Failures are
@@ -19,6 +20,7 @@ mod agreement;
 mod charts;
 mod histograms;
 mod keras;
+mod lab;
 mod layer_charts;
 mod page;
 mod remedies;
@@ -141,6 +143,10 @@ pub fn render(all: &[ExperimentTables]) -> String {
         tutorial::side_by_side(&mut page, &small);
         why::section(&mut page, &experiments);
         remedies::section(&mut page, &experiments);
+    }
+    // The lab needs no tables: a page of no experiments still has it.
+    lab::section(&mut page);
+    if !experiments.is_empty() {
         page.heading(2, "sweeps", "Sweeps");
         sweeps::ratio(&mut page, &small);
         for e in experiments.iter().filter(|e| sweeps::is_depth_sweep(e)) {
@@ -174,7 +180,7 @@ impl std::fmt::Write for PageWriter<'_> {
     }
 }
 
-const INTRO: &str = r#"
+const INTRO: &str = r##"
 <h1>The vanishing gradient, reproduced and explained</h1>
 <p>Every network here classifies points of two concentric circles (scikit-learn's
 <code>make_circles</code>). The experiments retrace a well-known tutorial: a small network
@@ -185,6 +191,9 @@ from Glorot's initialization instead. Then it measures why the gradient vanishes
 Glorot &amp; Bengio (2010) did, tries the remedies found since (He initialization,
 batch normalization, residual connections, adaptive optimizers) on deeper networks, and
 sweeps depth, activation, initialization and optimizer.</p>
+<p><b><a href="#lab">Train your own network in the lab</a></b>: pick a depth, an
+activation, an initializer, normalization, skip connections and an optimizer, and watch
+the gradient flow while it trains, right in this page.</p>
 <p><b>How to read the charts.</b> Layers are numbered from the input: <code>hidden1</code>
 is next to the data, <code>output</code> is the last layer. "Weight" charts show the mean
 and standard deviation of each layer's weights after every epoch (epoch 0 is before
@@ -194,7 +203,7 @@ update. When the gradient's standard deviation in the first layers sits orders o
 magnitude below the output layer's (note the logarithmic axis), the first layers barely
 learn: that is the vanishing gradient. Where an experiment ran several seeds, a line is
 the mean over seeds and the shaded band spans the lowest to the highest seed.</p>
-"#;
+"##;
 
 #[cfg(test)]
 mod tests {

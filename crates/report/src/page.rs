@@ -21,6 +21,8 @@ pub(crate) struct Page {
     front: String,
     /// `(level, anchor, title)` of every section heading, for the contents.
     toc: Vec<(u8, String, String)>,
+    /// Scripts that need ECharts, placed after it.
+    scripts: String,
 }
 
 /// An anchor made of `parts`: lower case, letters and digits, words joined by `-`.
@@ -53,6 +55,11 @@ impl Page {
     /// Appends raw HTML.
     pub(crate) fn html(&mut self, html: &str) {
         self.body.push_str(html);
+    }
+
+    /// Appends `<script>` elements that run after the ECharts script.
+    pub(crate) fn script(&mut self, html: &str) {
+        self.scripts.push_str(html);
     }
 
     /// Sets the page's opening, which comes before the contents.
@@ -137,11 +144,24 @@ impl Page {
 <title>{title}</title>
 <style>{STYLE}</style>
 <script>
-  // Script errors are shown on the page (and read by the browser test).
-  window.addEventListener("error", function (e) {{
-    var box = document.getElementById("script-errors");
-    if (box) {{ box.hidden = false; box.textContent += (e.message || String(e)) + "\n"; }}
-  }});
+  // Script errors, unhandled promise rejections and console errors (ECharts reports
+  // its problems there) are shown on the page, and read by the browser tests.
+  (function () {{
+    function show(text) {{
+      var box = document.getElementById("script-errors");
+      if (box) {{ box.hidden = false; box.textContent += text + "\n"; }}
+    }}
+    window.addEventListener("error", function (e) {{ show(e.message || String(e)); }});
+    window.addEventListener("unhandledrejection", function (e) {{
+      var r = e.reason;
+      show("unhandled rejection: " + (r && r.message ? r.message : String(r)));
+    }});
+    var error = console.error;
+    console.error = function () {{
+      show("console.error: " + Array.prototype.map.call(arguments, String).join(" "));
+      return error.apply(console, arguments);
+    }};
+  }})();
 </script>
 </head>
 <body>
@@ -225,6 +245,7 @@ impl Page {
     window.addEventListener("resize", function () {{ charts.forEach(function (c) {{ c.resize(); }}); }});
   }})();
 </script>
+{scripts}
 </body>
 </html>
 "#,
@@ -233,6 +254,7 @@ impl Page {
             contents = contents,
             body = self.body,
             version = escape(ECHARTS_VERSION.trim()),
+            scripts = self.scripts,
         )
     }
 }
@@ -261,4 +283,26 @@ td.num { text-align: right; white-space: nowrap; }
 .note { color: #555; font-size: 14px; }
 #script-errors { background: #fee; color: #900; padding: 8px; white-space: pre-wrap; }
 footer { margin-top: 48px; color: #777; font-size: 13px; }
+table { display: block; max-width: 100%; overflow-x: auto; }
+pre, code { overflow-wrap: anywhere; }
+.lab { margin: 12px 0; }
+.lab button { font: inherit; padding: 4px 10px; margin: 2px; border: 1px solid #bbb; border-radius: 4px; background: #f7f7f7; cursor: pointer; }
+.lab button.primary { background: #1f77b4; border-color: #1f77b4; color: #fff; }
+.lab button:disabled { opacity: 0.45; cursor: default; }
+.lab-presets { margin: 8px 0; }
+.lab-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 6px 14px; margin: 10px 0; }
+.lab-controls label { display: flex; flex-direction: column; font-size: 13px; color: #444; }
+.lab-controls label.check { flex-direction: row; align-items: center; gap: 6px; }
+.lab-controls input, .lab-controls select { font: inherit; padding: 2px 4px; min-width: 0; }
+.lab-file textarea { box-sizing: border-box; width: 100%; font: 13px/1.4 ui-monospace, monospace; }
+.lab-problem { background: #fee; color: #900; padding: 8px; white-space: pre-wrap; }
+.lab-status { color: #333; margin-left: 8px; }
+.lab-charts .wide { grid-column: 1 / -1; }
+@media (max-width: 760px) {
+  body { padding: 0 10px 32px; font-size: 14px; }
+  .grid, .grid.three { grid-template-columns: minmax(0, 1fr); }
+  nav > ul > li > ul { columns: 1; }
+  h1 { font-size: 23px; }
+  .chart, .chart.wide, .chart.square { height: 320px; }
+}
 ";

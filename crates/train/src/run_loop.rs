@@ -13,7 +13,7 @@
 //! computed it as long as each engine computes every run with the arithmetic it has
 //! alone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
 use vanishing_core::{Architecture, LANES, Workspace};
@@ -133,7 +133,7 @@ pub(crate) fn train_runs<T: Recorded, E: Engine<T>, S: Sink + ?Sized>(
     runs: &mut [Run<'_, T>],
     sinks: &mut [&mut S],
 ) -> Vec<RunOutcome> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let spec = runs[0].spec;
     let (train_n, has_test) = (runs[0].train.n, runs[0].test.n > 0);
     let batch = batch_rows(spec, train_n);
@@ -310,5 +310,29 @@ fn outcome<T: Recorded, E: Engine<T>>(
         diverged: run.diverged,
         steps: run.steps,
         wall,
+    }
+}
+
+/// Wall time where the platform has a clock. WebAssembly in a page has none that the
+/// standard library can read (`Instant::now` panics there), so a run's time is zero
+/// and the lab measures it with the page's clock instead.
+struct Stopwatch {
+    #[cfg(not(target_arch = "wasm32"))]
+    started: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self {
+            #[cfg(not(target_arch = "wasm32"))]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.started.elapsed();
+        #[cfg(target_arch = "wasm32")]
+        return Duration::ZERO;
     }
 }
