@@ -119,6 +119,11 @@ bench-run seeds="40":
       "{{justfile_directory()}}/bench/hand-tuned/target/v3/release/hand-tuned" {{seeds}} | sed 's/^/AVX2 + FMA /' | tee -a "$out"; \
     done; cd / && rm -rf "$scratch"
 
+# See docs/performance.md ("The lab"). Needs Chromium (Debian's `chromium`).
+# Times the lab in headless Chromium: the tutorial's run, a 20-layer normalized residual network, live charts, the first screen and the page's growth.
+bench-lab:
+    cargo bench -p vanishing --bench lab
+
 # JAX (CPU) goes into a git-ignored virtual environment; not run by CI. See docs/performance.md.
 # Times the tutorial's training in JAX, the whole run in one jit (lax.scan), alone and 64 seeds vmapped.
 bench-jax:

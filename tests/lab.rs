@@ -19,12 +19,11 @@ mod support;
 use support::{assert_success, vanishing};
 
 /// Experiment files the page must train exactly as the command line does: sigmoid,
-/// tanh and softsign networks, both precisions, histograms, every-step records, layer
-/// normalization, seeds side by side and a small sweep. Every layer here has at
-/// most 32 weights (the core's own loops); layers above that go through faer, whose
-/// products part from the page's in the last bits (docs/lab.md, "Same numbers": an
-/// open item, to be bounded and tested).
-const FILES: [(&str, &str); 3] = [
+/// tanh, ReLU and softsign networks, both precisions, histograms, every-step records,
+/// batch and layer normalization, skip connections, seeds side by side and a small
+/// sweep. Every layer has at most eight units, so every product goes through the
+/// core's own loops (see docs/lab.md, "Same numbers", for wider layers).
+const FILES: [(&str, &str); 5] = [
     (
         "lab-sigmoid",
         r#"name = "lab-sigmoid"
@@ -69,6 +68,45 @@ every = "step"
 "#,
     ),
     (
+        "lab-relu-seeds",
+        r#"name = "lab-relu-seeds"
+seeds = { count = 9, start = 0 }
+[data]
+kind = "moons"
+n_samples = 200
+noise = 0.2
+[model]
+hidden = [8, 8, 8]
+activation = "relu"
+init = "he_normal"
+[optimizer]
+kind = "sgd"
+learning_rate = 0.05
+[train]
+epochs = 15
+"#,
+    ),
+    (
+        "lab-norm-residual",
+        r#"name = "lab-norm-residual"
+seeds = [0]
+[data]
+n_samples = 400
+factor = 0.5
+noise = 0.1
+[model]
+hidden = [8, 8, 8, 8, 8, 8]
+activation = "sigmoid"
+init = "glorot_uniform"
+norm = "batch"
+residual = true
+[optimizer]
+kind = "adam"
+[train]
+epochs = 10
+"#,
+    ),
+    (
         "lab-sweep",
         r#"name = "lab-sweep"
 seeds = [4]
@@ -77,7 +115,7 @@ n_samples = 200
 factor = 0.5
 noise = 0.1
 [model]
-hidden = [5, 5, 5]
+hidden = [6, 6, 6]
 activation = "sigmoid"
 [optimizer]
 kind = "rmsprop"
@@ -229,4 +267,181 @@ fn the_page_trains_the_command_lines_numbers() {
         "{refused}"
     );
     assert_eq!(page.errors().unwrap(), Vec::<String>::new());
+}
+
+/// Every chart of the lab has been drawn with at least `min_series` series.
+fn series_counts(page: &mut Page) -> Value {
+    page.eval(
+        "Array.from(document.querySelectorAll('[id^=lab-chart-]')).map(function (el) {
+           var chart = echarts.getInstanceByDom(el);
+           return [el.id, chart ? (chart.getOption().series || []).length : -1];
+         })",
+    )
+    .unwrap()
+}
+
+fn wait_for_state(page: &mut Page, states: &str, seconds: u64) {
+    page.wait_for(
+        &format!(
+            "[{states}].indexOf(document.getElementById('lab-root').dataset.state) >= 0"
+        ),
+        Duration::from_secs(seconds),
+    )
+    .unwrap_or_else(|e| {
+        let status = page
+            .eval("document.getElementById('lab-status').textContent + ' | ' + document.getElementById('lab-problem').textContent")
+            .unwrap();
+        panic!("the lab did not reach {states}: {e}; it says {status}")
+    });
+}
+
+#[test]
+fn a_student_uses_the_lab() {
+    let Some(browser) = browser_or_skip("a_student_uses_the_lab") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, report) = make_report(tmp.path());
+    let url = format!("file://{}", report.display());
+    let mut page = browser.page().unwrap();
+    page.set_viewport(1280, 900).unwrap();
+    page.goto(&url).unwrap();
+    page.wait_for(
+        "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+
+    // A preset, then two controls: the file follows, and so does the address.
+    page.click("[data-preset=tutorial]").unwrap();
+    page.set_value("[name=depth]", "6").unwrap();
+    page.set_value("[name=activation]", "tanh").unwrap();
+    let file = page
+        .eval("document.getElementById('lab-editor').value")
+        .unwrap();
+    let file = file.as_str().unwrap();
+    assert!(file.contains("hidden = [5, 5, 5, 5, 5, 5]"), "{file}");
+    assert!(file.contains("activation = \"tanh\""), "{file}");
+    let hash = page.eval("location.hash").unwrap();
+    assert!(
+        hash.as_str().unwrap().contains("depth=6")
+            && hash.as_str().unwrap().contains("activation=tanh"),
+        "{hash}"
+    );
+
+    // Train: every chart is drawn, the status says how it ended.
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'done'", 60);
+    for pair in series_counts(&mut page).as_array().unwrap() {
+        assert!(pair[1].as_i64().unwrap() > 0, "an empty chart: {pair}");
+    }
+    let status = page
+        .eval("document.getElementById('lab-status').textContent")
+        .unwrap();
+    assert!(status.as_str().unwrap().starts_with("Done in"), "{status}");
+
+    // Pin it, train another: the pinned run stays on the charts under the new one.
+    let before = series_counts(&mut page);
+    page.click("#lab-pin").unwrap();
+    page.click("[data-preset=relu_he]").unwrap();
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'done'", 60);
+    let after = series_counts(&mut page);
+    let loss = |counts: &Value| {
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p[0] == "lab-chart-loss")
+            .unwrap()[1]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(loss(&after) > loss(&before), "{before} then {after}");
+    let pins = page
+        .eval("document.getElementById('lab-pins').textContent")
+        .unwrap();
+    assert!(pins.as_str().unwrap().contains("tanh"), "{pins}");
+
+    // A long training stops at once.
+    page.set_value("[name=epochs]", "3000").unwrap();
+    page.click("#lab-train").unwrap();
+    page.wait_for(
+        "document.getElementById('lab-status').textContent.indexOf('Training: epoch') === 0",
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    page.click("#lab-stop").unwrap();
+    wait_for_state(&mut page, "'stopped'", 5);
+    assert_eq!(
+        page.eval("document.getElementById('lab-train').disabled")
+            .unwrap(),
+        false
+    );
+
+    // A diverging run is shown as diverged.
+    page.click("[data-preset=tutorial]").unwrap();
+    page.set_value("[name=optimizer]", "sgd").unwrap();
+    page.set_value("[name=learning_rate]", "1e30").unwrap();
+    page.set_value("[name=activation]", "relu").unwrap();
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'diverged'", 60);
+
+    // A malformed file: its line and column beside the editor, nothing trains.
+    page.set_value(
+        "#lab-editor",
+        "name = \"x\"\n[model]\nhidden = [5, 5]\nactivation = \"sigmoyd\"\n",
+    )
+    .unwrap();
+    page.wait_for(
+        "!document.getElementById('lab-problem').hidden",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let problem = page
+        .eval("document.getElementById('lab-problem').textContent")
+        .unwrap();
+    assert!(
+        problem.as_str().unwrap().starts_with("lab.toml:4:14:"),
+        "{problem}"
+    );
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'refused'", 10);
+
+    // A link reopens a configuration.
+    page.click("[data-preset=batchnorm]").unwrap();
+    page.set_value("[name=seed]", "11").unwrap();
+    let link = page.eval("location.href").unwrap();
+    let mut other = browser.new_page().unwrap();
+    other.goto(link.as_str().unwrap()).unwrap();
+    other
+        .wait_for(
+            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    let reopened = other
+        .eval("[document.querySelector('[name=depth]').value, document.querySelector('[name=norm]').value, document.querySelector('[name=seed]').value]")
+        .unwrap();
+    assert_eq!(reopened, serde_json::json!(["20", "batch", "11"]));
+
+    // A phone: the page does not scroll sideways.
+    page.set_viewport(360, 740).unwrap();
+    page.reload().unwrap();
+    page.wait_for(
+        "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    let width = page.eval("document.documentElement.scrollWidth").unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 360,
+        "the page is {width} px wide at 360 px"
+    );
+    if let Ok(dir) = std::env::var("VANISHING_SCREENSHOTS") {
+        page.screenshot(Path::new(&dir).join("lab-360.png"))
+            .unwrap();
+    }
+    assert_eq!(page.errors().unwrap(), Vec::<String>::new());
+    assert_eq!(other.errors().unwrap(), Vec::<String>::new());
 }

@@ -138,9 +138,21 @@ fn report_holds_every_chart_and_needs_no_network() {
         assert!(!markup.contains(fetch), "the page loads something: {fetch}");
     }
 
-    // Every container has an option and every option a container.
+    // Every container has an option and every option a container; the lab's containers
+    // are drawn by the lab's own script, from frames of their own.
     let (containers, options) = chart_ids(&html);
+    let (lab, containers): (Vec<String>, Vec<String>) = containers
+        .into_iter()
+        .partition(|id| id.starts_with("lab-chart-"));
     assert_eq!(containers, options);
+    assert_eq!(lab.len(), 7, "{lab:?}");
+    for id in &lab {
+        let name = id.strip_prefix("lab-chart-").unwrap();
+        assert!(
+            html.contains(&format!("\"{name}\":{{")),
+            "no frame for {id}"
+        );
+    }
     // Results strip, side-by-side (2 experiments x 2 quantities), gradient flow (dC/ds
     // and dLoss/dW, before and after training, for the group of both experiments), the
     // variance recursion (one chart per experiment: two hidden layers make a pair), the
@@ -174,9 +186,14 @@ fn report_holds_every_chart_and_needs_no_network() {
     ] {
         assert!(html.contains(text), "the page lacks {text:?}");
     }
-    // No stray script end inside the chart data.
+    // No stray script end inside the chart data: the charts' script runs to its last
+    // statement before its element closes.
     let script = &html[html.rfind("var options = ").unwrap()..];
-    assert_eq!(script.matches("</script>").count(), 1);
+    let script = &script[..script.find("</script>").unwrap()];
+    assert!(
+        script.contains("c.resize()"),
+        "the charts' script was cut short"
+    );
 }
 
 #[test]

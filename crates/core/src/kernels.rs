@@ -27,9 +27,12 @@ use crate::Scalar;
 /// Largest kernel (`fan_in x units` weights) for which the dense kernels use
 /// [`loops`] rather than faer. On the project's machine the `kernels` benchmark has the
 /// loops 1.8x faster than faer for a 5 x 5 kernel at 32 rows and 1.6x at 1,000 rows,
-/// about even at 8 x 8 (1.05x), and slower at 16 x 16; shapes between 5 x 5 and 8 x 8 were not
-/// measured, so the threshold stays below 8 x 8.
-pub const SMALL_KERNEL: usize = 32;
+/// about even at 8 x 8 (1.05x), and slower at 16 x 16. The threshold takes in 8 x 8,
+/// where speed does not decide, because the loops give the same bits on every
+/// instruction set and faer's products do not: networks of up to eight units a layer
+/// (the remedies' sweep, the lab's presets) then train in the report's page to the
+/// command line's last bit, and side by side in lanes.
+pub const SMALL_KERNEL: usize = 64;
 
 /// Whether a product with a `kernel_rows x kernel_cols` kernel goes through [`loops`]:
 /// the kernel is small and the operands read along the batch are column-major.
