@@ -120,9 +120,10 @@ bench-run seeds="40":
     done; cd / && rm -rf "$scratch"
 
 # See docs/performance.md ("The lab"). Needs Chromium (Debian's `chromium`).
+# The page and its WebAssembly module are the same whatever profile builds the binary that writes it (the module has its own, `lab`), so the dev build serves.
 # Times the lab in headless Chromium: the tutorial's run, a 20-layer normalized residual network, live charts, the first screen and the page's growth.
 bench-lab:
-    cargo bench -p vanishing --bench lab
+    cargo bench -p vanishing --bench lab --profile dev
 
 # JAX (CPU) goes into a git-ignored virtual environment; not run by CI. See docs/performance.md.
 # Times the tutorial's training in JAX, the whole run in one jit (lax.scan), alone and 64 seeds vmapped.

@@ -303,9 +303,16 @@
     return out;
   }
 
+  // Redraws are coalesced: at most one per animation frame and one every 200 ms
+  // (counted from the start of a training too), so that a run's epochs cost a few
+  // redraws a second, not one each: redrawing seven charts takes the page's main thread
+  // about as long as a few epochs of the tutorial's network, and on a machine of two
+  // cores it competes with the worker.
   let dirty = false;
+  let lastDraw = 0;
   function redraw() {
     dirty = false;
+    lastDraw = performance.now();
     const shown = pins.map(function (p) { return runSeries(p, true); });
     if (live) { shown.push(runSeries(live, false)); }
     for (const name of Object.keys(charts)) {
@@ -324,7 +331,10 @@
     }
   }
   function scheduleRedraw() {
-    if (!dirty) { dirty = true; requestAnimationFrame(redraw); }
+    if (dirty) { return; }
+    dirty = true;
+    const wait = Math.max(0, 200 - (performance.now() - lastDraw));
+    setTimeout(function () { requestAnimationFrame(redraw); }, wait);
   }
 
   // ---- Training --------------------------------------------------------------------
@@ -342,6 +352,7 @@
     showProblem(null);
     const run = emptyRun(label());
     live = run;
+    lastDraw = performance.now();
     let total = 0;
     const started = performance.now();
     trainButton.disabled = true; stopButton.disabled = false; pinButton.disabled = true;
@@ -378,6 +389,8 @@
         root.dataset.state = "done";
       }
       root.dataset.ms = String(ms);
+      // The module's own time for the run (training and recording, in the worker).
+      if (row) { root.dataset.trainMs = String(row.wall_ms); }
     }, function (error) {
       if (error.name === "AbortError") {
         status.textContent = "Stopped.";
