@@ -295,6 +295,26 @@ fn wait_for_state(page: &mut Page, states: &str, seconds: u64) {
     });
 }
 
+/// With VANISHING_SCREENSHOTS set to a folder, scrolls `element` to the top of the
+/// window and saves what a reader sees there as `name`: pictures to look at, not to
+/// compare.
+fn shoot(page: &mut Page, element: &str, name: &str) {
+    if let Ok(dir) = std::env::var("VANISHING_SCREENSHOTS") {
+        page.eval(&format!("{element}.scrollIntoView(); true"))
+            .unwrap();
+        // Let the scroll and any chart drawn into view settle.
+        std::thread::sleep(Duration::from_millis(400));
+        // A picture that cannot be taken is reported, not a failure of the test
+        // (headless Chromium sometimes gives no frame for a tall page in time).
+        if let Err(e) = page.screenshot(Path::new(&dir).join(name)) {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("screenshot {name}: {e}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_student_uses_the_lab() {
     let Some(browser) = browser_or_skip("a_student_uses_the_lab") else {
@@ -358,6 +378,21 @@ fn a_student_uses_the_lab() {
             .unwrap()
     };
     assert!(loss(&after) > loss(&before), "{before} then {after}");
+    shoot(
+        &mut page,
+        "document.getElementById('lab-root')",
+        "lab-desktop-controls.png",
+    );
+    shoot(
+        &mut page,
+        "document.getElementById('lab-chart-loss')",
+        "lab-desktop-charts.png",
+    );
+    shoot(
+        &mut page,
+        "document.getElementById('lab-chart-updates')",
+        "lab-desktop-charts-2.png",
+    );
     let pins = page
         .eval("document.getElementById('lab-pins').textContent")
         .unwrap();
@@ -438,10 +473,38 @@ fn a_student_uses_the_lab() {
         width.as_i64().unwrap() <= 360,
         "the page is {width} px wide at 360 px"
     );
-    if let Ok(dir) = std::env::var("VANISHING_SCREENSHOTS") {
-        page.screenshot(Path::new(&dir).join("lab-360.png"))
-            .unwrap();
-    }
+    shoot(
+        &mut page,
+        "document.getElementById('lab-root')",
+        "lab-360-controls.png",
+    );
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'done'", 60);
+    let width = page.eval("document.documentElement.scrollWidth").unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 360,
+        "after training, the page is {width} px wide at 360 px"
+    );
+    shoot(
+        &mut page,
+        "document.getElementById('lab-chart-loss')",
+        "lab-360-charts.png",
+    );
+    shoot(
+        &mut page,
+        "document.getElementById('lab-chart-profile')",
+        "lab-360-profile.png",
+    );
+    shoot(
+        &mut page,
+        "document.getElementById('lab-chart-surface')",
+        "lab-360-surface.png",
+    );
+    shoot(
+        &mut page,
+        "document.querySelector('h1')",
+        "page-360-top.png",
+    );
     assert_eq!(page.errors().unwrap(), Vec::<String>::new());
     assert_eq!(other.errors().unwrap(), Vec::<String>::new());
 }

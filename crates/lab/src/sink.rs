@@ -4,6 +4,7 @@ use vanishing_analysis::{
     ExperimentTables, HistoryRow, RunRow, history_row, metric_row, variance_recursion,
 };
 use vanishing_config::PlannedRun;
+use vanishing_core::Norm;
 use vanishing_train::{
     BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, RunSpec, Sink,
 };
@@ -84,8 +85,12 @@ impl<'a> RunSink<'a> {
         out.push_str(",\"metrics\":");
         json::push_rows(&mut out, &metrics);
         // The first record is complete once a later one (or the epoch's metrics after
-        // it) has arrived: predict the gradient's flow from it then, once.
-        if !self.predicted && !self.initial.is_empty() {
+        // it) has arrived: predict the gradient's flow from it then, once. The
+        // recursion describes plain layers only: normalization rescales every layer's
+        // gradient and a skip connection adds a path around it, so for those networks
+        // no prediction is sent rather than a wrong one.
+        let plain = self.spec.model.norm == Norm::None && !self.spec.model.residual;
+        if !self.predicted && !self.initial.is_empty() && plain {
             self.predicted = true;
             out.push_str(",\"recursion\":");
             self.push_recursion(&mut out);

@@ -222,3 +222,26 @@ fn a_diverging_run_says_so() {
     let loss = &last["runs"][0]["final_loss"];
     assert!(loss.is_object() || loss.is_number(), "{loss}");
 }
+
+#[test]
+fn no_prediction_for_normalized_or_residual_networks() {
+    // Glorot & Bengio's recursion is for plain layers; the lab predicts nothing for
+    // the others rather than something wrong.
+    for model in ["norm = \"batch\"", "norm = \"layer\"", "residual = true"] {
+        let text = TUTORIAL
+            .replace("seeds = [3, 4]", "seed = 1")
+            .replace(
+                "[sweep]\n\"model.activation\" = [\"sigmoid\", \"relu\"]\n",
+                "",
+            )
+            .replace("[optimizer]", &format!("{model}\n[optimizer]"));
+        let messages = Messages::default();
+        run(&text, &messages).unwrap();
+        let messages = messages.0.into_inner();
+        assert!(messages.iter().any(|m| m["type"] == "rows"), "{model}");
+        assert!(
+            messages.iter().all(|m| m.get("recursion").is_none()),
+            "{model}"
+        );
+    }
+}

@@ -11,9 +11,9 @@
 
 use charming::Chart;
 use charming::component::{Axis, Grid, Legend, Title};
-use charming::element::{AxisType, NameLocation, Orient, Tooltip, Trigger};
+use charming::element::{AxisType, NameLocation, Tooltip, Trigger};
 
-use crate::charts::PALETTE;
+use crate::charts::{PALETTE, decision_surface};
 use crate::page::Page;
 
 /// The lab's WebAssembly module, base64-encoded by the build script.
@@ -72,7 +72,7 @@ fn charts() -> Vec<(&'static str, Chart)> {
         (
             "profile",
             frame(
-                "The gradient's flow, layer by layer",
+                "Gradient flow by layer",
                 axis("layer (input side first)", AxisType::Category),
                 y_axis("standard deviation (log)", AxisType::Log),
             ),
@@ -80,7 +80,7 @@ fn charts() -> Vec<(&'static str, Chart)> {
         (
             "gradients",
             frame(
-                "Spread of each layer's weight gradient",
+                "Weight-gradient spread",
                 epoch(),
                 y_axis("std of dLoss/dW (log)", AxisType::Log),
             ),
@@ -88,7 +88,7 @@ fn charts() -> Vec<(&'static str, Chart)> {
         (
             "saturation",
             frame(
-                "Saturated units per hidden layer",
+                "Saturated units",
                 epoch(),
                 y_axis("fraction saturated", AxisType::Value).min(0).max(1),
             ),
@@ -96,38 +96,16 @@ fn charts() -> Vec<(&'static str, Chart)> {
         (
             "updates",
             frame(
-                "Update size relative to the weights",
+                "Update size / weights",
                 epoch(),
                 y_axis("rms(update) / rms(W) (log)", AxisType::Log),
             ),
         ),
         (
             "surface",
-            Chart::new()
-                .title(
-                    Title::new()
-                        .text("Decision surface after training")
-                        .left("center"),
-                )
-                .legend(Legend::new().top(28).orient(Orient::Horizontal))
-                .grid(Grid::new().left(56).right(20).top(64).bottom(80))
-                .x_axis(axis("x0", AxisType::Value))
-                .y_axis(y_axis("x1", AxisType::Value))
-                .visual_map(
-                    charming::component::VisualMap::new()
-                        .min(0)
-                        .max(1)
-                        .series_index(0)
-                        .orient(Orient::Horizontal)
-                        .left("center")
-                        .bottom(0)
-                        .item_width(12)
-                        .item_height(160)
-                        .in_range(
-                            charming::component::VisualMapChannel::new()
-                                .color(vec!["#c6dbef", "#f7f7f7", "#fcbba1"]),
-                        ),
-                ),
+            // The static report's own builder, with no cells and no points: the page
+            // fills in the same series and axes from the run's rows.
+            decision_surface("Decision surface", "after training", &[], &[]),
         ),
     ]
 }
@@ -199,7 +177,8 @@ pub(crate) fn section(page: &mut Page) {
          While it trains, the charts show its loss and accuracy, the spread of the \
          back-propagated gradient (dC/ds) and of each layer's weight gradient (dLoss/dW) \
          layer by layer at initialization and now, with the spread Glorot &amp; Bengio's \
-         variance recursion predicts from the initial weights and slopes, how the \
+         variance recursion predicts from the initial weights and slopes (for plain \
+         networks: normalization and skip connections break its assumptions), how the \
          weight gradient of every layer evolves, how many units saturate, how large each \
          step is relative to the weights, and finally the decision surface. Pin a run to \
          keep it on the charts, dashed, under the next one. The link in the address bar \

@@ -291,14 +291,7 @@
       }
     }
     if (run.done && !faint) {
-      const grid = run.done.boundary;
-      if (grid.length) {
-        out.surface.push({ name: "P(class 1)", type: "heatmap", data: grid.map(function (g) { return [g.x0, g.x1, g.probability]; }), emphasis: { disabled: true } });
-      }
-      for (const label of [0, 1]) {
-        const points = run.done.dataset.filter(function (p) { return p.label === label && p.split === "train"; }).map(function (p) { return [p.x0, p.x1]; });
-        out.surface.push({ name: "class " + label, type: "scatter", symbolSize: 4, data: points, itemStyle: { color: label ? "#d62728" : "#1f77b4", borderColor: "#fff", borderWidth: 0.5 } });
-      }
+      out.surface = surfaceSeries(run.done.boundary, run.done.dataset);
     }
     return out;
   }
@@ -308,6 +301,41 @@
   // redraws a second, not one each: redrawing seven charts takes the page's main thread
   // about as long as a few epochs of the tutorial's network, and on a machine of two
   // cores it competes with the worker.
+  // The decision surface as the static report draws it (crates/report/src/charts.rs,
+  // `decision_surface`, whose frame this fills in): cells on a pair of hidden category
+  // axes, one category per grid column and row, and the points on value axes whose
+  // ends lie half a cell beyond the grid's, so that both pairs line up.
+  function surfaceSeries(grid, dataset) {
+    if (!grid.length) { return null; }
+    const unique = function (values) {
+      return Array.from(new Set(values)).sort(function (a, b) { return a - b; });
+    };
+    const xs = unique(grid.map(function (g) { return g.x0; }));
+    const ys = unique(grid.map(function (g) { return g.x1; }));
+    const ends = function (v) {
+      const half = v.length > 1 ? (v[v.length - 1] - v[0]) / (v.length - 1) / 2 : 0.5;
+      return [v[0] - half, v[v.length - 1] + half];
+    };
+    const frame = templates.charts.surface;
+    const series = JSON.parse(JSON.stringify(frame.series));
+    const xIndex = new Map(xs.map(function (v, i) { return [v, i]; }));
+    const yIndex = new Map(ys.map(function (v, i) { return [v, i]; }));
+    series[0].data = grid.map(function (g) { return [xIndex.get(g.x0), yIndex.get(g.x1), g.probability]; });
+    for (let s = 1; s < series.length; s++) {
+      const label = s - 1;
+      series[s].data = dataset.filter(function (p) { return p.label === label && p.split === "train"; })
+        .map(function (p) { return [p.x0, p.x1]; });
+    }
+    const xAxis = JSON.parse(JSON.stringify(frame.xAxis));
+    const yAxis = JSON.parse(JSON.stringify(frame.yAxis));
+    xAxis[0].data = xs.map(String);
+    yAxis[0].data = ys.map(String);
+    const [xLo, xHi] = ends(xs), [yLo, yHi] = ends(ys);
+    Object.assign(xAxis[1], { min: xLo, max: xHi });
+    Object.assign(yAxis[1], { min: yLo, max: yHi });
+    return { series: series, xAxis: xAxis, yAxis: yAxis };
+  }
+
   let dirty = false;
   let lastDraw = 0;
   function redraw() {
@@ -316,18 +344,14 @@
     const shown = pins.map(function (p) { return runSeries(p, true); });
     if (live) { shown.push(runSeries(live, false)); }
     for (const name of Object.keys(charts)) {
+      if (name === "surface") {
+        const surface = live && live.done ? runSeries(live, false).surface : null;
+        charts.surface.setOption(surface ? option("surface", surface.series, { xAxis: surface.xAxis, yAxis: surface.yAxis }) : option("surface", []), { notMerge: true });
+        continue;
+      }
       let series = [];
       for (const s of shown) { series = series.concat(s[name]); }
-      const extra = {};
-      if (name === "surface") {
-        const grid = live && live.done ? live.done.boundary : [];
-        if (grid.length) {
-          const xs = grid.map(function (g) { return g.x0; }), ys = grid.map(function (g) { return g.x1; });
-          extra.xAxis = Object.assign({}, templates.charts.surface.xAxis, { type: "value", min: Math.min.apply(null, xs), max: Math.max.apply(null, xs) });
-          extra.yAxis = Object.assign({}, templates.charts.surface.yAxis, { type: "value", min: Math.min.apply(null, ys), max: Math.max.apply(null, ys) });
-        }
-      }
-      charts[name].setOption(option(name, series, extra), { notMerge: true });
+      charts[name].setOption(option(name, series), { notMerge: true });
     }
   }
   function scheduleRedraw() {
@@ -404,7 +428,8 @@
     }).then(function () {
       if (training === current) { training = null; }
       trainButton.disabled = false; stopButton.disabled = true; pinButton.disabled = !live || !live.history.length;
-      scheduleRedraw();
+      // The final state is drawn at once, whatever the redraw pace.
+      redraw();
     });
   }
 
