@@ -172,6 +172,26 @@ impl Page {
 <footer>Charts drawn with ECharts {version}, embedded in this page: it needs no network.</footer>
 <script>{ECHARTS}</script>
 <script>
+  // On a narrow screen (a phone), a chart's legend stays on one line and scrolls
+  // sideways instead of wrapping down over the plot, and its title's font shrinks until
+  // the title fits. The lab's charts go through the same function.
+  window.vanishing = window.vanishing || {{}};
+  window.vanishing.fit = function (option, width) {{
+    if (!(width < 640)) {{ return option; }}
+    [].concat(option.legend || []).forEach(function (l) {{ l.type = "scroll"; }});
+    [].concat(option.title || []).forEach(function (t) {{
+      var room = width - 16;
+      if (t.text) {{
+        t.textStyle = t.textStyle || {{}};
+        t.textStyle.fontSize = Math.max(10, Math.min(18, Math.floor(room / (t.text.length * 0.6))));
+      }}
+      if (t.subtext) {{
+        t.subtextStyle = t.subtextStyle || {{}};
+        t.subtextStyle.fontSize = Math.max(9, Math.min(12, Math.floor(room / (t.subtext.length * 0.55))));
+      }}
+    }});
+    return option;
+  }};
   (function () {{
     var options = {options};
     var charts = [];
@@ -200,6 +220,7 @@ impl Page {
           }};
         }}
       }});
+      window.vanishing.fit(option, el.clientWidth);
       var chart = echarts.init(el, null, {{ renderer: "canvas" }});
       chart.setOption(option);
       charts.push(chart);
@@ -290,7 +311,7 @@ pre, code { overflow-wrap: anywhere; }
 .lab button.primary { background: #1f77b4; border-color: #1f77b4; color: #fff; }
 .lab button:disabled { opacity: 0.45; cursor: default; }
 .lab-presets { margin: 8px 0; }
-.lab-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 6px 14px; margin: 10px 0; }
+.lab-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 6px 14px; margin: 10px 0; }
 .lab-controls label { display: flex; flex-direction: column; font-size: 13px; color: #444; }
 .lab-controls label.check { flex-direction: row; align-items: center; gap: 6px; }
 .lab-controls input, .lab-controls select { font: inherit; padding: 2px 4px; min-width: 0; }

@@ -183,7 +183,8 @@
         axis.axisLabel.formatter = function (v) { return v >= 1e-3 && v < 1e4 ? String(v) : v.toExponential(0); };
       }
     }
-    return Object.assign(o, extra || {});
+    Object.assign(o, extra || {});
+    return window.vanishing.fit ? window.vanishing.fit(o, $("#lab-chart-" + name).clientWidth) : o;
   }
 
   // What the charts show: the training under way, and the runs pinned before it.
