@@ -141,6 +141,9 @@
           if (event.data.id !== id) { return; }
           worker.removeEventListener("message", listen);
           if (event.data.type === "plan") { resolve(event.data); } else { reject(refusal(event.data)); }
+          // A module that trapped (a bug, never bad input) cannot answer again: the
+          // next check starts a fresh worker.
+          if (event.data.type === "panic") { worker.terminate(); planner = null; }
         };
         worker.addEventListener("message", listen);
         worker.postMessage({ type: "plan", id: id, text: text });
