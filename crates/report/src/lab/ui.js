@@ -403,7 +403,10 @@
       }
     });
     training = current;
+    // A training that a newer one replaced (Train clicked again) ends quietly: the
+    // page's state is the newer one's.
     current.done.then(function () {
+      if (training !== current) { return; }
       const row = run.done && run.done.runs[0];
       const ms = Math.round(performance.now() - started);
       if (row && row.diverged) {
@@ -417,6 +420,7 @@
       // The module's own time for the run (training and recording, in the worker).
       if (row) { root.dataset.trainMs = String(row.wall_ms); }
     }, function (error) {
+      if (training !== current) { return; }
       if (error.name === "AbortError") {
         status.textContent = "Stopped.";
         root.dataset.state = "stopped";
@@ -424,10 +428,11 @@
         showProblem(error);
         status.textContent = "Refused; nothing trained.";
         root.dataset.state = "refused";
-        live = null;
+        if (live === run) { live = null; }
       }
     }).then(function () {
-      if (training === current) { training = null; }
+      if (training !== current) { return; }
+      training = null;
       trainButton.disabled = false; stopButton.disabled = true; pinButton.disabled = !live || !live.history.length;
       // The final state is drawn at once, whatever the redraw pace.
       redraw();
