@@ -37,6 +37,29 @@ pub struct RunMeta {
     pub framework_version: String,
 }
 
+impl RunMeta {
+    /// The identity of a run that vanishing itself trained (`framework` = `vanishing`,
+    /// this crate's version), from its experiment, configuration label and resolved
+    /// configuration with its hash.
+    pub fn vanishing(
+        experiment: &str,
+        description: &str,
+        label: &str,
+        config_toml: String,
+        config_hash: String,
+    ) -> Self {
+        Self {
+            experiment: experiment.to_owned(),
+            description: description.to_owned(),
+            label: label.to_owned(),
+            config_toml,
+            config_hash,
+            framework: "vanishing".to_owned(),
+            framework_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
 /// Everything one run produced, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct RunResult {

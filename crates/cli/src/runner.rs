@@ -188,16 +188,15 @@ pub(crate) fn run_group(
         .zip(histories.into_iter().zip(outcomes))
         .map(|(((planned, spec), data), (history, outcome))| {
             let config_toml = resolved_toml(&experiment.name, &planned.label, &spec);
+            let hash = config_hash(&config_toml);
             RunResult {
-                meta: RunMeta {
-                    experiment: experiment.name.clone(),
-                    description: experiment.description.clone(),
-                    label: planned.label.clone(),
-                    config_hash: config_hash(&config_toml),
+                meta: RunMeta::vanishing(
+                    &experiment.name,
+                    &experiment.description,
+                    &planned.label,
                     config_toml,
-                    framework: "vanishing".to_owned(),
-                    framework_version: env!("CARGO_PKG_VERSION").to_owned(),
-                },
+                    hash,
+                ),
                 spec,
                 outcome,
                 history,

@@ -206,17 +206,16 @@ pub fn run(text: &str, emit: &dyn Emit) -> Result<(), LabError> {
     {
         outcome.wall = std::time::Duration::from_secs_f64(wall_ms.max(0.0) / 1e3);
         let config_toml = resolved_toml(&experiment.name, &planned.label, &spec);
+        let hash = config_hash(&config_toml);
         let index = sink.index;
         let result = RunResult {
-            meta: RunMeta {
-                experiment: experiment.name.clone(),
-                description: experiment.description.clone(),
-                label: planned.label.clone(),
-                config_hash: config_hash(&config_toml),
+            meta: RunMeta::vanishing(
+                &experiment.name,
+                &experiment.description,
+                &planned.label,
                 config_toml,
-                framework: "vanishing".to_owned(),
-                framework_version: env!("CARGO_PKG_VERSION").to_owned(),
-            },
+                hash,
+            ),
             spec,
             outcome,
             history: sink.finish(),
