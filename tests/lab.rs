@@ -437,6 +437,34 @@ fn a_student_uses_the_lab() {
     )
     .unwrap();
 
+    // Opening the page leaves its address alone (a link to a section stays one).
+    assert_eq!(page.eval("location.hash").unwrap(), "");
+    let mut section = browser.new_page().unwrap();
+    section.goto(&format!("{url}#tutorial")).unwrap();
+    section
+        .wait_for(
+            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    assert_eq!(section.eval("location.hash").unwrap(), "#tutorial");
+    // A link asking for an absurd network gets the controls' largest, at once.
+    section
+        .goto(&format!("{url}#lab?depth=100000000&noise=abc"))
+        .unwrap();
+    section
+        .wait_for(
+            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    let clamped = section
+        .eval("[document.querySelector('[name=depth]').value, document.querySelector('[name=noise]').value]")
+        .unwrap();
+    assert_eq!(clamped, serde_json::json!(["40", "0.1"]));
+    assert_eq!(section.errors().unwrap(), Vec::<String>::new());
+    page.bring_to_front().unwrap();
+
     // A preset, then two controls: the file follows, and so does the address.
     page.click("[data-preset=tutorial]").unwrap();
     page.set_value("[name=depth]", "6").unwrap();
@@ -566,6 +594,7 @@ fn a_student_uses_the_lab() {
     assert_eq!(reopened, serde_json::json!(["20", "batch", "11"]));
 
     // A phone: the page does not scroll sideways.
+    page.bring_to_front().unwrap();
     page.set_viewport(360, 740).unwrap();
     page.reload().unwrap();
     page.wait_for(

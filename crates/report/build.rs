@@ -90,16 +90,18 @@ fn build_lab(manifest_dir: &Path, cargo: &str, out: &Path) {
     // folder) must not configure the module's: flags such as `-C target-cpu=native`
     // mean nothing to wasm32, and a wrapper would make every switch between `cargo
     // build` and `cargo clippy` rebuild the module.
+    for var in ["RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"] {
+        cmd.env_remove(var);
+    }
+    // Set empty rather than removed: an empty value also overrides flags and wrappers
+    // that a user's cargo configuration sets (`build.rustflags`, `build.rustc-wrapper`).
     for var in [
-        "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
     ] {
-        cmd.env_remove(var);
+        cmd.env(var, "");
     }
     let output = cmd
         .output()

@@ -47,7 +47,12 @@ pub const MAX_RUNS: usize = 64;
 /// three times).
 pub const MAX_ESTIMATED_SECONDS: f64 = 20.0;
 
-/// Memory the lab lets the runs of a text take (a page's WebAssembly memory is at most
+/// The most table rows the lab sends from one text (`RunSpec::estimated_rows`): every
+/// row travels to the page as JSON, so a file recording every step with fine
+/// histograms would otherwise send hundreds of megabytes for seconds of training.
+pub const MAX_ROWS: usize = 2_000_000;
+
+/// Memory the lab lets each run of a text take (a page's WebAssembly memory is at most
 /// 4 GiB, and a browser tab gets less).
 pub const MEMORY_LIMIT: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -58,6 +63,8 @@ pub struct Plan {
     pub experiment: Experiment,
     /// Estimated seconds of native training, summed over the runs.
     pub estimated_seconds: f64,
+    /// Estimated table rows, summed over the runs.
+    pub estimated_rows: usize,
 }
 
 impl Plan {
@@ -71,9 +78,10 @@ impl Plan {
         out.push_str(",\"description\":");
         json::push_str(&mut out, &e.description);
         out.push_str(&format!(
-            ",\"runs\":{},\"configurations\":{},\"estimated_seconds\":",
+            ",\"runs\":{},\"configurations\":{},\"estimated_rows\":{},\"estimated_seconds\":",
             e.runs.len(),
-            e.configurations()
+            e.configurations(),
+            self.estimated_rows
         ));
         json::push_f64(&mut out, self.estimated_seconds);
         out.push_str(",\"run_ids\":[");
@@ -96,15 +104,18 @@ pub enum LabError {
     Config(#[from] ConfigError),
     /// The text is valid but asks for more than a page should train.
     #[error(
-        "{SOURCE_NAME}: this file defines {runs} runs, about {seconds:.1} s of training; \
-         the lab trains at most {MAX_RUNS} runs and {MAX_ESTIMATED_SECONDS} s at once \
-         (fewer seeds, epochs or points; `vanishing run` trains any size)"
+        "{SOURCE_NAME}: this file defines {runs} runs, about {seconds:.1} s of training \
+         and {rows} table rows; the lab trains at most {MAX_RUNS} runs, \
+         {MAX_ESTIMATED_SECONDS} s and {MAX_ROWS} rows at once (fewer seeds, epochs, \
+         points or records; `vanishing run` trains any size)"
     )]
     TooLarge {
         /// Runs the file defines.
         runs: usize,
         /// Their estimated native training time.
         seconds: f64,
+        /// The table rows they would record.
+        rows: usize,
     },
     /// Training refused a run's spec (the parser's checks should have caught it).
     #[error("{SOURCE_NAME}: {0}")]
@@ -137,8 +148,9 @@ impl LabError {
 pub trait Emit {
     /// Receives one message.
     fn emit(&self, message: &str);
-    /// Milliseconds since some fixed moment, for the `wall_ms` column; the page lends
-    /// its clock (`performance.now()`), and WebAssembly has none of its own.
+    /// Milliseconds since some fixed moment, for the `wall_ms` column (the whole file's
+    /// training, rows streamed included, divided among its runs); the page lends its
+    /// clock (`performance.now()`), and WebAssembly has none of its own.
     fn now_ms(&self) -> f64 {
         0.0
     }
@@ -158,21 +170,29 @@ pub fn plan(text: &str) -> Result<Plan, LabError> {
         .iter()
         .map(|r| r.spec.estimated_seconds())
         .sum();
+    let estimated_rows = experiment
+        .runs
+        .iter()
+        .map(|r| r.spec.estimated_rows())
+        .fold(0_usize, usize::saturating_add);
     let runs = experiment.runs.len();
-    if runs > MAX_RUNS || estimated_seconds > MAX_ESTIMATED_SECONDS {
+    if runs > MAX_RUNS || estimated_seconds > MAX_ESTIMATED_SECONDS || estimated_rows > MAX_ROWS {
         return Err(LabError::TooLarge {
             runs,
             seconds: estimated_seconds,
+            rows: estimated_rows,
         });
     }
     Ok(Plan {
         experiment,
         estimated_seconds,
+        estimated_rows,
     })
 }
 
 /// Trains every run `text` defines, sending the plan, then each run's rows while it
-/// trains, then each run's summary rows when it ends, to `emit`.
+/// trains, then, once every run is done, each run's remaining rows and its summary rows
+/// (runs trained side by side finish together), to `emit`.
 ///
 /// # Errors
 /// As [`plan`]; nothing is emitted then.

@@ -70,7 +70,11 @@ impl<'a> RunSink<'a> {
             .collect();
         self.sent = (self.history.layers.len(), self.history.metrics.len());
         let first_step = history.first().map(|r| r.step);
-        if !self.predicted && first_step.is_some() {
+        // The recursion describes plain layers only: normalization rescales every
+        // layer's gradient and a skip connection adds a path around it, so for those
+        // networks no prediction is made (and no record kept for one).
+        let plain = self.spec.model.norm == Norm::None && !self.spec.model.residual;
+        if plain && !self.predicted && first_step.is_some() {
             self.initial.extend(
                 history
                     .iter()
@@ -85,12 +89,8 @@ impl<'a> RunSink<'a> {
         out.push_str(",\"metrics\":");
         json::push_rows(&mut out, &metrics);
         // The first record is complete once a later one (or the epoch's metrics after
-        // it) has arrived: predict the gradient's flow from it then, once. The
-        // recursion describes plain layers only: normalization rescales every layer's
-        // gradient and a skip connection adds a path around it, so for those networks
-        // no prediction is sent rather than a wrong one.
-        let plain = self.spec.model.norm == Norm::None && !self.spec.model.residual;
-        if !self.predicted && !self.initial.is_empty() && plain {
+        // it) has arrived: predict the gradient's flow from it then, once.
+        if !self.predicted && !self.initial.is_empty() {
             self.predicted = true;
             out.push_str(",\"recursion\":");
             self.push_recursion(&mut out);

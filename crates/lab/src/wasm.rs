@@ -13,10 +13,11 @@
 //! 3. While `lab_run` trains, the module calls the page's `env.lab_emit(ptr, len)` with
 //!    each message, a JSON object: first the plan; then `{type: "rows", run, run_id,
 //!    history, metrics, recursion?}` at the end of every epoch of every run (the rows
-//!    recorded since the previous message of that run; `recursion` once per run, Glorot
+//!    recorded since the previous message of that run; `recursion` once per plain run, Glorot
 //!    & Bengio's prediction from its first record); then `{type: "run", run, runs,
-//!    histograms, dataset, boundary}` when each run is done. `env.lab_now()` lends the
-//!    page's clock in milliseconds for `wall_ms`.
+//!    histograms, dataset, boundary}` for each run once all are done (runs side by side
+//!    finish together). `env.lab_now()` lends the page's clock in milliseconds for
+//!    `wall_ms`: the file's training time, streaming included, divided among its runs.
 //! 4. A panic (a bug, never bad input) sends `{type: "panic", message}` before the
 //!    module traps.
 //!
@@ -79,9 +80,20 @@ fn input_text() -> String {
     INPUT.with_borrow(|input| String::from_utf8_lossy(input).into_owned())
 }
 
+/// Sends a panic's message to the page before the module traps.
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let mut out = String::from("{\"type\":\"panic\",\"message\":");
+        crate::json::push_str(&mut out, &info.to_string());
+        out.push('}');
+        Page.emit(&out);
+    }));
+}
+
 /// Validates the input; 0 with the plan in the output, or 1 with the error.
 #[unsafe(no_mangle)]
 pub extern "C" fn lab_plan() -> u32 {
+    report_panics();
     match plan(&input_text()) {
         Ok(plan) => {
             set_output(&plan.to_json());
@@ -110,12 +122,7 @@ impl Emit for Page {
 /// error in the output.
 #[unsafe(no_mangle)]
 pub extern "C" fn lab_run() -> u32 {
-    std::panic::set_hook(Box::new(|info| {
-        let mut out = String::from("{\"type\":\"panic\",\"message\":");
-        crate::json::push_str(&mut out, &info.to_string());
-        out.push('}');
-        Page.emit(&out);
-    }));
+    report_panics();
     set_output("");
     match run(&input_text(), &Page) {
         Ok(()) => 0,

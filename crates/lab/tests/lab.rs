@@ -199,6 +199,17 @@ fn too_much_for_a_page_is_refused_with_the_count() {
         .replace("histogram_bins = 8", "");
     let e = plan(&long).unwrap_err();
     assert!(matches!(e, LabError::TooLarge { runs: 4, .. }), "{e}");
+    // Few seconds of training, but every step's histograms in fine bins: too many rows
+    // to send to a page.
+    let rows = TUTORIAL
+        .replace("epochs = 6", "epochs = 25")
+        .replace("every = \"epoch\"", "every = \"step\"")
+        .replace("histogram_bins = 8", "histogram_bins = 50");
+    let e = plan(&rows).unwrap_err();
+    let LabError::TooLarge { rows, seconds, .. } = e else {
+        panic!("{e}")
+    };
+    assert!(rows > vanishing_lab::MAX_ROWS && seconds < vanishing_lab::MAX_ESTIMATED_SECONDS);
 }
 
 #[test]

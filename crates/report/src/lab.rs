@@ -156,6 +156,7 @@ const CONTROLS: &str = r#"
   <summary>The experiment file these controls describe (edit it freely; <code>vanishing run</code> accepts it as it is)</summary>
   <textarea id="lab-editor" spellcheck="false" rows="22" aria-label="Experiment file"></textarea>
   <div><button type="button" id="lab-copy">Copy</button></div>
+  <p id="lab-hand-edited" class="note" hidden>Edited by hand: the controls above no longer describe this file, and changing one of them writes the file anew from the controls.</p>
 </details>
 <pre id="lab-problem" class="lab-problem" role="alert" hidden></pre>
 <div class="lab-actions">

@@ -543,6 +543,15 @@ impl Page {
             .map_err(|e| e.context(&format!("resizing to {width}x{height}")))
     }
 
+    /// Makes this tab the one in front. A tab behind another is hidden to the page:
+    /// its animation frames stop and its timers slow down, as in a desktop browser, so a
+    /// test that opened another tab brings this one back before driving it.
+    pub fn bring_to_front(&mut self) -> Result<()> {
+        self.call("Page.bringToFront", json!({}))
+            .map_err(|e| e.context("bringing the tab to the front"))?;
+        Ok(())
+    }
+
     /// Every error the page raised since it was connected (or since
     /// [`Page::clear_errors`]): uncaught exceptions and unhandled promise rejections,
     /// `console.error` and failed `console.assert` calls, in the page and in its workers,

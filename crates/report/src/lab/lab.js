@@ -57,7 +57,7 @@
       worker = w;
       worker.onmessage = function (event) {
         const message = event.data;
-        if (message.id !== id) { return; }
+        if (message.id !== id || stopped) { return; }
         if (message.type === "error" || message.type === "panic") {
           worker.terminate();
           settle.reject(refusal(message));
@@ -131,23 +131,38 @@
     return rows.tables();
   }
 
+  // One worker answers every check, in order. If it fails (a trap, which is a bug and
+  // never bad input, or a module that cannot start), every pending check is answered
+  // with the failure and the next check starts a fresh worker.
   let planner = null;
+  const pending = new Map();
+  function failPlanner(error) {
+    if (planner) { planner.then(function (w) { w.terminate(); }, function () {}); }
+    planner = null;
+    pending.forEach(function (p) { p.reject(error); });
+    pending.clear();
+  }
   function plan(text) {
     const id = nextId++;
-    if (!planner) { planner = newWorker(); }
-    return planner.then(function (worker) {
-      return new Promise(function (resolve, reject) {
-        const listen = function (event) {
-          if (event.data.id !== id) { return; }
-          worker.removeEventListener("message", listen);
-          if (event.data.type === "plan") { resolve(event.data); } else { reject(refusal(event.data)); }
-          // A module that trapped (a bug, never bad input) cannot answer again: the
-          // next check starts a fresh worker.
-          if (event.data.type === "panic") { worker.terminate(); planner = null; }
+    if (!planner) {
+      planner = newWorker().then(function (worker) {
+        worker.onmessage = function (event) {
+          const answer = event.data;
+          const p = pending.get(answer.id);
+          if (answer.type === "panic") { failPlanner(refusal(answer)); return; }
+          if (!p) { return; }
+          pending.delete(answer.id);
+          if (answer.type === "plan") { p.resolve(answer); } else { p.reject(refusal(answer)); }
         };
-        worker.addEventListener("message", listen);
-        worker.postMessage({ type: "plan", id: id, text: text });
+        worker.onerror = function (e) { failPlanner(new Error("the lab's worker failed: " + (e.message || e))); };
+        return worker;
       });
+    }
+    return new Promise(function (resolve, reject) {
+      pending.set(id, { resolve: resolve, reject: reject });
+      planner.then(function (worker) {
+        worker.postMessage({ type: "plan", id: id, text: text });
+      }, function (e) { failPlanner(e); });
     });
   }
 

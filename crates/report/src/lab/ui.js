@@ -40,12 +40,26 @@
   const NUMBERS = ["n_samples", "noise", "depth", "width", "learning_rate", "batch_size", "epochs", "seed"];
   const fields = Object.keys(DEFAULTS);
 
+  // A number control's value within its own `min` and `max`, whole where its `step`
+  // is 1, and its default when blank or not a number: whatever is typed or linked, the
+  // controls describe a network the page can build (the editor takes anything, and the
+  // parser answers for it).
+  function sanitize(name, value) {
+    const el = $("[name=" + name + "]");
+    let v = typeof value === "number" ? value : (String(value).trim() === "" ? NaN : Number(value));
+    if (!isFinite(v)) { return DEFAULTS[name]; }
+    if (el.min !== "") { v = Math.max(v, Number(el.min)); }
+    if (el.max !== "") { v = Math.min(v, Number(el.max)); }
+    if (el.step === "1") { v = Math.round(v); }
+    return v;
+  }
+
   function readControls() {
     const state = {};
     for (const name of fields) {
       const el = $("[name=" + name + "]");
       if (el.type === "checkbox") { state[name] = el.checked; }
-      else if (NUMBERS.indexOf(name) >= 0) { state[name] = Number(el.value); }
+      else if (NUMBERS.indexOf(name) >= 0) { state[name] = sanitize(name, el.value); }
       else { state[name] = el.value; }
     }
     return state;
@@ -102,7 +116,7 @@
     for (const name of fields) {
       if (!params.has(name)) { continue; }
       const v = params.get(name);
-      state[name] = name === "residual" ? v === "true" : NUMBERS.indexOf(name) >= 0 ? Number(v) : v;
+      state[name] = name === "residual" ? v === "true" : NUMBERS.indexOf(name) >= 0 ? sanitize(name, v) : v;
     }
     return { state: state };
   }
@@ -124,6 +138,7 @@
   // ---- Editor and validation -------------------------------------------------------
 
   const editor = $("#lab-editor");
+  const handEdited = $("#lab-hand-edited");
   const problem = $("#lab-problem");
   const status = $("#lab-status");
   let editedByHand = false;
@@ -140,13 +155,17 @@
   function check() {
     const mine = ++checking;
     return lab.plan(editor.value).then(function (plan) {
-      if (mine !== checking) { return plan; }
+      // While a run trains, the status is the run's; the editor's answer waits.
+      if (mine !== checking || training) { return plan; }
       showProblem(null);
       const runs = plan.runs === 1 ? "1 run" : plan.runs + " runs";
-      status.textContent = "Ready: " + runs + ", about " + seconds(plan.estimated_seconds * 3) + " in this page.";
+      // The page's core runs about three times slower than native code, and every
+      // recorded row costs a few microseconds more on its way to the charts.
+      const page = plan.estimated_seconds * 3 + plan.estimated_rows * 4e-6;
+      status.textContent = "Ready: " + runs + ", about " + seconds(page) + " in this page.";
       return plan;
     }, function (error) {
-      if (mine === checking) { showProblem(error); status.textContent = "The file is refused; nothing will train."; }
+      if (mine === checking && !training) { showProblem(error); status.textContent = "The file is refused; nothing will train."; }
       throw error;
     });
   }
@@ -155,10 +174,13 @@
     return s < 1 ? Math.max(1, Math.round(s * 1000)) + " ms" : s.toFixed(1) + " s";
   }
 
-  function fromControls() {
+  // The file from the controls; `save` puts the configuration in the address (only
+  // once the reader has touched the lab: opening the page must not rewrite its link).
+  function fromControls(save) {
     editedByHand = false;
+    handEdited.hidden = true;
     editor.value = toToml(readControls());
-    saveFragment();
+    if (save !== false) { saveFragment(); }
     check().catch(function () {});
   }
 
@@ -261,7 +283,10 @@
     // The gradient's flow: spread per layer at the first record and at the latest.
     const steps = run.history.map(function (r) { return r.step; });
     if (steps.length) {
-      const first = Math.min.apply(null, steps), last = Math.max.apply(null, steps);
+      // A loop, not Math.min.apply: a long run records more steps than a call takes
+      // arguments.
+      let first = Infinity, last = -Infinity;
+      for (const step of steps) { if (step < first) { first = step; } if (step > last) { last = step; } }
       const at = function (step, quantity) {
         const values = [];
         for (let layer = 1; layer <= layers; layer++) { values.push(null); }
@@ -472,11 +497,16 @@
   });
   for (const name of fields) {
     const el = $("[name=" + name + "]");
-    el.addEventListener("change", fromControls);
+    el.addEventListener("change", function () {
+      // The control shows the value the file uses once the reader is done typing.
+      if (el.type === "number") { el.value = String(sanitize(name, el.value)); }
+      fromControls();
+    });
     if (el.type === "number") { el.addEventListener("input", fromControls); }
   }
   editor.addEventListener("input", function () {
     editedByHand = true;
+    handEdited.hidden = false;
     saveFragment();
     check().catch(function () {});
   });
@@ -495,11 +525,12 @@
     const saved = fragmentState();
     if (saved && saved.toml !== undefined) {
       editedByHand = true;
+      handEdited.hidden = false;
       editor.value = saved.toml;
       check().catch(function () {});
     } else {
       writeControls(saved ? saved.state : DEFAULTS);
-      fromControls();
+      fromControls(false);
     }
     if (saved) { document.getElementById("lab").scrollIntoView(); }
     redraw();
