@@ -449,6 +449,11 @@
       if (error.name === "AbortError") {
         status.textContent = "Stopped.";
         root.dataset.state = "stopped";
+      } else if (error.name === "LabPanic") {
+        // Never bad input: a defect of the lab itself, which the page says plainly.
+        showProblem(error);
+        status.textContent = "The lab failed (a bug, not your file); please report the message above.";
+        root.dataset.state = "failed";
       } else {
         showProblem(error);
         status.textContent = "Refused; nothing trained.";
