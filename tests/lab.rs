@@ -385,6 +385,15 @@ fn series_counts(page: &mut Page) -> Value {
     .unwrap()
 }
 
+/// Waits until the lab has checked its file and says it is ready to train.
+fn wait_until_ready(page: &mut Page) {
+    page.wait_for(
+        "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+}
+
 fn wait_for_state(page: &mut Page, states: &str, seconds: u64) {
     page.wait_for(
         &format!(
@@ -431,33 +440,19 @@ fn a_student_uses_the_lab() {
     let mut page = browser.page().unwrap();
     page.set_viewport(1280, 900).unwrap();
     page.goto(&url).unwrap();
-    page.wait_for(
-        "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    wait_until_ready(&mut page);
 
     // Opening the page leaves its address alone (a link to a section stays one).
     assert_eq!(page.eval("location.hash").unwrap(), "");
     let mut section = browser.new_page().unwrap();
     section.goto(&format!("{url}#tutorial")).unwrap();
-    section
-        .wait_for(
-            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
-            Duration::from_secs(20),
-        )
-        .unwrap();
+    wait_until_ready(&mut section);
     assert_eq!(section.eval("location.hash").unwrap(), "#tutorial");
     // A link asking for an absurd network gets the controls' largest, at once.
     section
         .goto(&format!("{url}#lab?depth=100000000&noise=abc"))
         .unwrap();
-    section
-        .wait_for(
-            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
-            Duration::from_secs(20),
-        )
-        .unwrap();
+    wait_until_ready(&mut section);
     let clamped = section
         .eval("[document.querySelector('[name=depth]').value, document.querySelector('[name=noise]').value]")
         .unwrap();
@@ -582,12 +577,7 @@ fn a_student_uses_the_lab() {
     let link = page.eval("location.href").unwrap();
     let mut other = browser.new_page().unwrap();
     other.goto(link.as_str().unwrap()).unwrap();
-    other
-        .wait_for(
-            "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
-            Duration::from_secs(20),
-        )
-        .unwrap();
+    wait_until_ready(&mut other);
     let reopened = other
         .eval("[document.querySelector('[name=depth]').value, document.querySelector('[name=norm]').value, document.querySelector('[name=seed]').value]")
         .unwrap();
@@ -597,11 +587,7 @@ fn a_student_uses_the_lab() {
     page.bring_to_front().unwrap();
     page.set_viewport(360, 740).unwrap();
     page.reload().unwrap();
-    page.wait_for(
-        "document.getElementById('lab-status').textContent.indexOf('Ready') === 0",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    wait_until_ready(&mut page);
     let width = page.eval("document.documentElement.scrollWidth").unwrap();
     assert!(
         width.as_i64().unwrap() <= 360,

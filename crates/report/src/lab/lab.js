@@ -167,5 +167,5 @@
   }
 
   window.vanishing = window.vanishing || {};
-  window.vanishing.lab = { run: run, plan: plan, start: start, collector: collector };
+  window.vanishing.lab = { run: run, plan: plan, start: start };
 })();

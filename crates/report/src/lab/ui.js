@@ -159,8 +159,9 @@
       if (mine !== checking || training) { return plan; }
       showProblem(null);
       const runs = plan.runs === 1 ? "1 run" : plan.runs + " runs";
-      // The page's core runs about three times slower than native code, and every
-      // recorded row costs a few microseconds more on its way to the charts.
+      // The page trains in about three times `estimated_seconds` (the tutorial's run:
+      // estimated 25 ms, 72-89 ms in the worker), and every recorded row costs a few
+      // microseconds more on its way to the charts.
       const page = plan.estimated_seconds * 3 + plan.estimated_rows * 4e-6;
       status.textContent = "Ready: " + runs + ", about " + seconds(page) + " in this page.";
       return plan;
