@@ -13,6 +13,17 @@ pub enum DataError {
         /// The requested number of samples.
         n_samples: usize,
     },
+    /// A generator without a per-class minimum needs at least one sample.
+    #[error("n_samples must be at least 1, got 0")]
+    NoSamples,
+    /// More samples than this platform can address the features of.
+    #[error("n_samples must be at most {max} on this platform, got {n_samples}")]
+    TooManySamples {
+        /// The requested number of samples.
+        n_samples: usize,
+        /// The largest number this platform allows.
+        max: usize,
+    },
     /// The inner circle's scale must lie in `[0, 1)`, as scikit-learn requires.
     #[error("factor must be in [0, 1), got {factor}")]
     FactorOutOfRange {

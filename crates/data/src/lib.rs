@@ -1,12 +1,15 @@
 //! Seeded dataset generators for the vanishing-gradient experiments.
 //!
 //! The principal type is [`Dataset`]: a plain row-major matrix of points with one class
-//! label per row. Generators are small configuration structs, [`Circles`] and [`Moons`],
-//! that follow scikit-learn's `make_circles` and `make_moons` algorithms (sample split,
-//! evenly spaced angles, shuffle before noise) and produce a `Dataset` from any
-//! [`rand::Rng`] or from a seed through [`Circles::generate_seeded`]. A `Dataset` can be
-//! divided into a stratified [`Split`] of training and test rows. Invalid parameters are
-//! reported as [`DataError`]; nothing here panics on user input or does any IO.
+//! label per row. Generators are small configuration structs that produce a `Dataset`
+//! from any [`rand::Rng`] or from a seed (`generate_seeded`): [`Circles`] and [`Moons`]
+//! follow scikit-learn's `make_circles` and `make_moons` algorithms (sample split,
+//! evenly spaced angles, shuffle before noise), and [`Shapeset`] draws Glorot &
+//! Bengio's Shapeset-3x2 images (32 x 32 grey pixels of one or two triangles,
+//! parallelograms and ellipses, nine classes) by the rules of their original generator.
+//! A `Dataset` can be divided into a stratified [`Split`] of training and test rows.
+//! Invalid parameters are reported as [`DataError`]; nothing here panics on user input
+//! or does any IO.
 //!
 //! A seed names the same dataset on every platform, WebAssembly included: the angles'
 //! sines and cosines come from the pure-Rust `libm` crate, and the noise from
@@ -18,11 +21,13 @@ mod dataset;
 mod error;
 mod generators;
 mod normal;
+mod shapeset;
 
 pub use dataset::{Dataset, Split};
 pub use error::DataError;
 pub use generators::{Circles, Moons};
 pub use normal::StandardNormal;
+pub use shapeset::{SHAPESET_CLASSES, SHAPESET_SIDE, Shapeset};
 
 /// The random number generator behind every `*_seeded` constructor in this crate.
 ///
