@@ -7,9 +7,10 @@
 //! evenly spaced angles, shuffle before noise), and [`Shapeset`] draws Glorot &
 //! Bengio's Shapeset-3x2 images (32 x 32 grey pixels of one or two triangles,
 //! parallelograms and ellipses, nine classes) by the rules of their original generator.
-//! A `Dataset` can be divided into a stratified [`Split`] of training and test rows.
-//! Invalid parameters are reported as [`DataError`]; nothing here panics on user input
-//! or does any IO.
+//! [`Digits`] loads the UCI 8 x 8 handwritten digits (1,797 images, ten classes), which
+//! the crate embeds at compile time. A `Dataset` can be divided into a stratified
+//! [`Split`] of training and test rows. Invalid parameters are reported as
+//! [`DataError`]; nothing here panics on user input or does any IO.
 //!
 //! A seed names the same dataset on every platform, WebAssembly included: the angles'
 //! sines and cosines come from the pure-Rust `libm` crate, and the noise from
@@ -18,12 +19,14 @@
 //! the same [`StandardNormal`].
 
 mod dataset;
+mod digits;
 mod error;
 mod generators;
 mod normal;
 mod shapeset;
 
 pub use dataset::{Dataset, Split};
+pub use digits::{DIGITS_SIDE, Digits};
 pub use error::DataError;
 pub use generators::{Circles, Moons};
 pub use normal::StandardNormal;
