@@ -16,8 +16,8 @@
 //! sines and cosines (and Shapeset's other transcendental functions) come from the
 //! pure-Rust `libm` crate, Shapeset fills its polygons in integer arithmetic, and the
 //! noise comes from [`StandardNormal`], rand_distr's ziggurat with that crate's `exp`
-//! and `ln`, rather than from the platform's C library. The core draws its normal initializations from
-//! the same [`StandardNormal`].
+//! and `ln`, rather than from the platform's C library. The core draws its normal
+//! initializations from the same [`StandardNormal`].
 
 mod dataset;
 mod digits;
