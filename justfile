@@ -51,6 +51,13 @@ keras-norm-vectors:
     .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
     .venv-keras/bin/python keras/norm_vectors.py crates/core/tests/data/keras-norm-vectors.json
 
+# The fixture crates/core/tests/data/keras-softmax-vectors.json records its versions.
+# Writes the core's test values of a softmax output under categorical cross-entropy from Keras itself.
+keras-softmax-vectors:
+    python3 -m venv .venv-keras
+    .venv-keras/bin/pip install --quiet --disable-pip-version-check -r keras/requirements.txt
+    .venv-keras/bin/python keras/softmax_vectors.py crates/core/tests/data/keras-softmax-vectors.json
+
 # TensorFlow CPU goes into a git-ignored virtual environment; Keras' runs are imported
 # into data/keras/ and the report is rewritten. See docs/fidelity.md.
 # Trains the tutorial's configurations in vanishing and Keras and compares them.

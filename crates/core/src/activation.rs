@@ -1,7 +1,7 @@
 use std::fmt;
 
-use crate::Scalar;
 use crate::simd::{map, zip_map};
+use crate::{Scalar, softmax};
 
 /// An elementwise activation function, with its derivative and its flat region.
 ///
@@ -10,6 +10,15 @@ use crate::simd::{map, zip_map};
 /// `|z| > 4.36`, for tanh `|z| > 2.18`, for softsign `|z| > 3.47`, and for ReLU every
 /// unit whose input is not positive (its slope is zero). `Linear` is never saturated, and
 /// `LeakyRelu` only when its negative slope is below the threshold.
+///
+/// `Softmax` is the one activation that is not elementwise: it maps each sample's
+/// outputs to probabilities over classes, and it may only be the output layer's
+/// activation, under [`crate::Loss::CategoricalCrossEntropy`] (an [`crate::Architecture`]
+/// refuses it anywhere else). Its slope, as recorded and as used for saturation, is
+/// the diagonal of its Jacobian, `dp_c / dz_c = p_c (1 - p_c)` (largest 1/4); the
+/// off-diagonal terms `-p_c p_k` are left out. A softmax unit is thus saturated when
+/// its probability is below 1.27% or above 98.73%: the class is all but ruled out or
+/// all but certain, and the unit's own logit barely moves it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// `1 / (1 + e^-z)`.
@@ -27,6 +36,9 @@ pub enum Activation {
     Softsign,
     /// The identity.
     Linear,
+    /// `e^(z_c) / sum_k e^(z_k)` over a sample's outputs (computed with the largest
+    /// logit subtracted first, so that nothing overflows); output layer only.
+    Softmax,
 }
 
 /// A unit is saturated where the activation's slope is below this fraction of its
@@ -34,8 +46,9 @@ pub enum Activation {
 pub const SATURATION_THRESHOLD: f64 = 0.05;
 
 impl Activation {
-    /// Every activation, with Keras' default alpha of 0.2 for the leaky ReLU
-    /// (`keras.activations.leaky_relu`).
+    /// Every elementwise activation (those a hidden layer may have), with Keras'
+    /// default alpha of 0.2 for the leaky ReLU (`keras.activations.leaky_relu`). The
+    /// softmax, an output activation only, is not among them.
     pub const ALL: [Self; 6] = [
         Self::Sigmoid,
         Self::Tanh,
@@ -54,10 +67,19 @@ impl Activation {
             Self::LeakyRelu { .. } => "leaky_relu",
             Self::Softsign => "softsign",
             Self::Linear => "linear",
+            Self::Softmax => "softmax",
         }
     }
 
-    /// `f(z)`.
+    /// Whether the function acts on each value alone: every activation but the
+    /// softmax, which normalizes a sample's outputs together. Only elementwise
+    /// activations may be used in hidden layers.
+    pub fn is_elementwise(self) -> bool {
+        self != Self::Softmax
+    }
+
+    /// `f(z)`. For the softmax, which needs a sample's every output, this is the softmax
+    /// of the single value `z`: 1 (NaN for an input that is NaN or infinite).
     #[inline(always)]
     pub fn apply<T: Scalar>(self, z: T) -> T {
         match self {
@@ -73,15 +95,25 @@ impl Activation {
             }
             Self::Softsign => z / (T::ONE + z.abs()),
             Self::Linear => z,
+            Self::Softmax => {
+                // The stable form's `e^(z - m) / e^(z - m)` with `m = z`: 1 for a finite
+                // input, NaN otherwise.
+                if z.is_finite() {
+                    T::ONE
+                } else {
+                    T::from_f64(f64::NAN)
+                }
+            }
         }
     }
 
     /// `f'(z)`, given both the input `z` and the output `a = f(z)` so that each
-    /// function uses the cheaper one.
+    /// function uses the cheaper one. For the softmax, the diagonal of its Jacobian,
+    /// `a (1 - a)` (see [`Activation`]).
     #[inline(always)]
     pub fn derivative<T: Scalar>(self, z: T, a: T) -> T {
         match self {
-            Self::Sigmoid => a * (T::ONE - a),
+            Self::Sigmoid | Self::Softmax => a * (T::ONE - a),
             Self::Tanh => T::ONE - a * a,
             Self::Relu => {
                 if z > T::ZERO {
@@ -108,7 +140,7 @@ impl Activation {
     /// The largest slope the function reaches.
     pub fn max_derivative(self) -> f64 {
         match self {
-            Self::Sigmoid => 0.25,
+            Self::Sigmoid | Self::Softmax => 0.25,
             Self::LeakyRelu { alpha } => alpha.abs().max(1.0),
             Self::Tanh | Self::Relu | Self::Softsign | Self::Linear => 1.0,
         }
@@ -127,11 +159,12 @@ impl Activation {
         match self {
             Self::Linear => false,
             Self::LeakyRelu { alpha } => alpha.abs() < SATURATION_THRESHOLD,
-            Self::Sigmoid | Self::Tanh | Self::Relu | Self::Softsign => true,
+            Self::Sigmoid | Self::Tanh | Self::Relu | Self::Softsign | Self::Softmax => true,
         }
     }
 
-    /// `a[i] = f(z[i])` over a whole buffer.
+    /// `a[i] = f(z[i])` over a whole buffer. For the softmax, the buffer is one
+    /// sample's outputs (see [`Activation::apply_rows`] for a batch).
     ///
     /// # Panics
     /// If the slices differ in length.
@@ -145,11 +178,32 @@ impl Activation {
             Self::Tanh => map(z, a, T::tanh),
             Self::Relu => map(z, a, |v| v.max(T::ZERO)),
             Self::LeakyRelu { .. } | Self::Softsign | Self::Linear => map(z, a, |v| self.apply(v)),
+            Self::Softmax => softmax::softmax_rows(z, a, 1),
+        }
+    }
+
+    /// `a = f(z)` over a column-major `rows x units` batch: [`Activation::apply_slice`]
+    /// for an elementwise function, and for the softmax each row's (each sample's)
+    /// outputs normalized together.
+    ///
+    /// # Panics
+    /// If the slices differ in length, or for the softmax if their length is not a
+    /// multiple of `rows`.
+    #[track_caller]
+    pub fn apply_rows<T: Scalar>(self, z: &[T], a: &mut [T], rows: usize) {
+        match self {
+            Self::Softmax => softmax::softmax_rows(z, a, rows),
+            _ => self.apply_slice(z, a),
         }
     }
 
     /// `d[i] *= f'(z[i])` over a whole buffer, with `a = f(z)` as stored by the forward
     /// pass: the step from the gradient at a layer's output to its pre-activation.
+    ///
+    /// For the softmax the buffer is one sample's outputs, and the step is the product
+    /// with its whole Jacobian, `d_c <- a_c (d_c - sum_k a_k d_k)`, not the diagonal
+    /// slopes alone. A network never takes this step through its softmax: the loss's
+    /// gradient at the logits, `(a - y) / batch`, is computed directly.
     ///
     /// # Panics
     /// If the slices differ in length.
@@ -166,6 +220,7 @@ impl Activation {
             // NaN stays NaN, and the sign of zero follows `d`.
             Self::Relu => zip_map(d, z, |d, z| if z > T::ZERO { d } else { d * T::ZERO }),
             Self::Linear => {}
+            Self::Softmax => softmax::mul_jacobian(d, a),
             _ => {
                 for ((d, &z), &a) in d.iter_mut().zip(z).zip(a) {
                     *d *= self.derivative(z, a);
@@ -175,7 +230,8 @@ impl Activation {
     }
 
     /// `slope[i] = f'(z[i])` over a whole buffer, with `a = f(z)` as stored by the
-    /// forward pass: the factors [`Activation::mul_derivative`] multiplies by.
+    /// forward pass: the factors [`Activation::mul_derivative`] multiplies by. For the
+    /// softmax, the diagonal of its Jacobian, `a (1 - a)`, elementwise (any layout).
     ///
     /// # Panics
     /// If the slices differ in length.
@@ -327,6 +383,80 @@ mod tests {
         assert!(!Activation::Linear.can_saturate());
         assert!(!Activation::LeakyRelu { alpha: 0.2 }.is_saturated(-5.0, -1.0));
         assert!(Activation::LeakyRelu { alpha: 0.01 }.is_saturated(-5.0, -0.05));
+    }
+
+    /// The softmax's recorded slope is the diagonal of its Jacobian, `p (1 - p)`, at
+    /// most 1/4; a unit is saturated where that is below 5% of 1/4, at probabilities
+    /// below 1.27% or above 98.73%.
+    #[test]
+    fn softmax_slope_is_the_jacobian_diagonal() {
+        let act = Activation::Softmax;
+        assert!((act.max_derivative() - 0.25).abs() < f64::EPSILON);
+        assert!(act.can_saturate());
+        // Three classes; the slope of class c at logits z against a finite difference
+        // of p_c in z_c alone.
+        let z = [0.4_f64, -1.3, 2.2];
+        let mut p = [0.0; 3];
+        act.apply_slice(&z, &mut p);
+        let mut slope = [0.0; 3];
+        act.derivative_slice(&z, &p, &mut slope);
+        for c in 0..3 {
+            let h = 1e-6;
+            let at = |offset: f64| {
+                let mut zz = z;
+                zz[c] += offset;
+                let mut pp = [0.0; 3];
+                act.apply_slice(&zz, &mut pp);
+                pp[c]
+            };
+            let numeric = (at(h) - at(-h)) / (2.0 * h);
+            assert!(
+                (slope[c] - numeric).abs() < 1e-9,
+                "{c}: {} vs {numeric}",
+                slope[c]
+            );
+            assert_eq!(slope[c].to_bits(), (p[c] * (1.0 - p[c])).to_bits());
+        }
+        // (probability, saturated)
+        for (p, saturated) in [
+            (0.5, false),
+            (0.013, false),
+            (0.987, false),
+            (0.0126, true),
+            (0.9875, true),
+            (0.0, true),
+            (1.0, true),
+        ] {
+            assert_eq!(act.is_saturated(0.0_f64, p), saturated, "p = {p}");
+        }
+    }
+
+    #[test]
+    fn softmax_of_one_sample_and_of_rows() {
+        let act = Activation::Softmax;
+        assert!((act.apply(3.7_f64) - 1.0).abs() < f64::EPSILON);
+        assert!(act.apply(f64::NAN).is_nan());
+        // Two samples of three classes, column-major; the second is the first shifted,
+        // so both rows have the same probabilities.
+        let z = [1.0_f64, 11.0, -0.5, 9.5, 0.25, 10.25];
+        let mut a = [0.0; 6];
+        act.apply_rows(&z, &mut a, 2);
+        let mut one = [0.0; 3];
+        act.apply_slice(&[1.0, -0.5, 0.25], &mut one);
+        for c in 0..3 {
+            assert!((a[2 * c] - one[c]).abs() < 1e-15);
+            assert!((a[2 * c + 1] - one[c]).abs() < 1e-15);
+        }
+        // Elementwise functions ignore the rows.
+        let mut t = [0.0; 6];
+        Activation::Tanh.apply_rows(&z, &mut t, 2);
+        assert_eq!(t[1].to_bits(), 11.0_f64.tanh().to_bits());
+        // The backward step of one sample is the product with the whole Jacobian: the
+        // gradient of sum_c g_c p_c, which is zero for a constant g (the probabilities
+        // sum to one whatever z is).
+        let mut d = [2.0; 3];
+        act.mul_derivative(&mut d, &[1.0, -0.5, 0.25], &one);
+        assert!(d.iter().all(|v| v.abs() < 1e-15), "{d:?}");
     }
 
     #[test]

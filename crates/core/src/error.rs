@@ -52,6 +52,30 @@ pub enum CoreError {
         /// 1-based index of the layer.
         layer: usize,
     },
+    /// A softmax normalizes a sample's outputs into class probabilities for
+    /// categorical cross-entropy; it is no hidden layer's activation.
+    #[error(
+        "layer {layer} is a hidden layer with a softmax activation; softmax can only be the output layer's activation (with loss categorical_crossentropy)"
+    )]
+    SoftmaxHidden {
+        /// 1-based index of the layer.
+        layer: usize,
+    },
+    /// A softmax output goes with categorical cross-entropy, which is computed from its
+    /// logits; no other loss is defined after it.
+    #[error("a softmax output layer needs loss categorical_crossentropy, got {}", loss.name())]
+    SoftmaxLoss {
+        /// The loss asked for.
+        loss: Loss,
+    },
+    /// A softmax over one unit always outputs 1.
+    #[error(
+        "layer {layer} has one unit, which a softmax would make constant (always 1); a softmax needs at least two classes"
+    )]
+    SoftmaxOneUnit {
+        /// 1-based index of the layer.
+        layer: usize,
+    },
     /// A hyperparameter is out of its range.
     #[error("{owner}: {name} must be {expected}, got {value}")]
     InvalidParameter {

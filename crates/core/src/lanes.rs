@@ -33,9 +33,13 @@ const PARTIALS: usize = 8;
 /// Whether networks of `arch` can be computed in lanes with the same results as alone:
 /// every layer is plain (no normalization, no skip connection: the lanes compute only
 /// dense layers) and its kernel is small enough for the core's own loops (at most
-/// [`SMALL_KERNEL`] weights), whose order of additions the lanes repeat.
+/// [`SMALL_KERNEL`] weights), whose order of additions the lanes repeat. A softmax
+/// output is not computed in lanes either: lanes are for the tiny yes/no networks, and
+/// its loss is not a sum of one term per output.
 pub fn lanes_supported(arch: &Architecture) -> bool {
-    arch.is_plain() && arch.shapes().iter().all(|s| s.kernel.len() <= SMALL_KERNEL)
+    arch.is_plain()
+        && arch.loss() != Loss::CategoricalCrossEntropy
+        && arch.shapes().iter().all(|s| s.kernel.len() <= SMALL_KERNEL)
 }
 
 /// Writes `lanes[r][i]` to `out[i * LANES + r]`; lanes past `lanes.len()` repeat the
@@ -176,9 +180,14 @@ impl<T: Scalar> LaneWorkspace<T> {
     /// column-major and interleaved.
     ///
     /// # Panics
-    /// If the lengths do not fit the architecture or `rows` exceeds the buffers.
+    /// If the lengths do not fit the architecture, `rows` exceeds the buffers, or the
+    /// network has a softmax output (see [`lanes_supported`]).
     #[track_caller]
     pub fn forward(&mut self, arch: &Architecture, params: &[T], x: &[T], rows: usize) {
+        assert!(
+            arch.loss() != Loss::CategoricalCrossEntropy,
+            "lanes forward: a softmax output is not computed in lanes"
+        );
         assert!(
             rows <= self.max_rows,
             "lanes forward: {rows} rows, buffers hold {}",
@@ -505,6 +514,9 @@ impl<T: Scalar> WithSimd for LossSums<'_, T> {
             }
             Loss::MeanSquaredError => {
                 partial_sums(self.acc, a, y, |a, y| Loss::MeanSquaredError.term(a, a, y));
+            }
+            Loss::CategoricalCrossEntropy => {
+                unreachable!("lanes_supported refuses categorical cross-entropy")
             }
         }
     }

@@ -12,13 +12,15 @@
 //! check), over vectorizable `exp`, `tanh` and `ln_1p` whose error bounds are measured
 //! by the tests. No result depends on the platform's math library: what the C library
 //! would compute comes from these functions or from the pure-Rust `libm` crate, so a
-//! WebAssembly build computes the native bits. An [`Optimizer`] (SGD, RMSprop in its
-//! Keras 2 or Keras 3 form, Adam) then updates the parameters in place from the
-//! gradients, keeping its slots in an inspectable [`OptimizerState`]. After the first
-//! step nothing on this path allocates. A [`LaneWorkspace`] computes [`LANES`] networks
-//! of one small architecture side by side, one per vector lane, each with the bits a
-//! [`Workspace`] gives it alone. Numbers follow Keras; the crate does no IO and
-//! knows nothing of files, formats or training schedules.
+//! WebAssembly build computes the native bits. The losses work from the output layer's
+//! logits where Keras does: binary cross-entropy after a sigmoid, categorical
+//! cross-entropy after a softmax over each sample's classes. An [`Optimizer`] (SGD,
+//! RMSprop in its Keras 2 or Keras 3 form, Adam) then updates the parameters in place
+//! from the gradients, keeping its slots in an inspectable [`OptimizerState`]. After
+//! the first step nothing on this path allocates. A [`LaneWorkspace`] computes
+//! [`LANES`] networks of one small architecture side by side, one per vector lane, each
+//! with the bits a [`Workspace`] gives it alone. Numbers follow Keras; the crate does
+//! no IO and knows nothing of files, formats or training schedules.
 
 mod activation;
 mod error;
@@ -32,6 +34,7 @@ mod norm;
 mod optim;
 mod scalar;
 mod simd;
+mod softmax;
 mod threads;
 
 pub use activation::{Activation, SATURATION_THRESHOLD, sigmoid};

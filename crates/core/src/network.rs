@@ -94,8 +94,12 @@ impl Architecture {
     ///
     /// # Errors
     /// [`CoreError::NoInputs`], [`CoreError::NoLayers`], [`CoreError::NoUnits`],
-    /// [`CoreError::LossOutputMismatch`] if cross-entropy does not follow a sigmoid
-    /// output, [`CoreError::InvalidParameter`] for a bad initializer or a leaky ReLU
+    /// [`CoreError::SoftmaxLoss`] for a softmax output under another loss than
+    /// categorical cross-entropy, [`CoreError::LossOutputMismatch`] if binary
+    /// cross-entropy does not follow a sigmoid output or categorical cross-entropy a
+    /// softmax, [`CoreError::SoftmaxHidden`] for a softmax in a hidden layer,
+    /// [`CoreError::SoftmaxOneUnit`] for a softmax of one unit,
+    /// [`CoreError::InvalidParameter`] for a bad initializer or a leaky ReLU
     /// slope that is not finite, [`CoreError::ResidualWidth`] for a skip connection
     /// across different widths, [`CoreError::ResidualOutput`] for one on the output
     /// layer, and [`CoreError::LayerNormOneUnit`] for layer normalization of one unit.
@@ -106,11 +110,16 @@ impl Architecture {
         let Some(last) = layers.last() else {
             return Err(CoreError::NoLayers);
         };
-        if !loss.accepts_output(last.activation) {
+        if last.activation == Activation::Softmax && loss != Loss::CategoricalCrossEntropy {
+            return Err(CoreError::SoftmaxLoss { loss });
+        }
+        if let Some(expected) = loss.expected_output()
+            && last.activation != expected
+        {
             return Err(CoreError::LossOutputMismatch {
                 loss,
                 output: last.activation,
-                expected: Activation::Sigmoid,
+                expected,
             });
         }
         let mut shapes = Vec::with_capacity(layers.len());
@@ -133,6 +142,14 @@ impl Architecture {
             }
             if layer.norm == Norm::Layer && layer.units == 1 {
                 return Err(CoreError::LayerNormOneUnit { layer: l + 1 });
+            }
+            if layer.activation == Activation::Softmax {
+                if l + 1 < layers.len() {
+                    return Err(CoreError::SoftmaxHidden { layer: l + 1 });
+                }
+                if layer.units == 1 {
+                    return Err(CoreError::SoftmaxOneUnit { layer: l + 1 });
+                }
             }
             if let Activation::LeakyRelu { alpha } = layer.activation
                 && !alpha.is_finite()
@@ -604,10 +621,14 @@ impl<T: Scalar> Workspace<T> {
             }
             let a = &mut rest[0][..n];
             match parallel_chunk(self.par, n) {
-                Some(chunk) => threads::for_chunks(a, z, z, chunk, |a, z, _| {
-                    layer.activation.apply_slice(z, a);
-                }),
-                None => layer.activation.apply_slice(z, a),
+                // A chunk may cut through a sample's outputs, which the softmax reads
+                // together; it runs on the calling thread.
+                Some(chunk) if layer.activation.is_elementwise() => {
+                    threads::for_chunks(a, z, z, chunk, |a, z, _| {
+                        layer.activation.apply_slice(z, a);
+                    });
+                }
+                _ => layer.activation.apply_rows(z, a, batch),
             }
             if layer.residual {
                 // A residual layer's input has its width, so the input read above is
@@ -638,7 +659,8 @@ impl<T: Scalar> Workspace<T> {
     pub fn loss(&self, arch: &Architecture, y: &[T]) -> T {
         let last = self.z.len() - 1;
         let n = self.batch * arch.outputs();
-        arch.loss().value(&self.z[last][..n], &self.a[last][..n], y)
+        arch.loss()
+            .value(self.batch, &self.z[last][..n], &self.a[last][..n], y)
     }
 
     /// Back-propagates the loss of the last forward pass against targets `y` (a
@@ -670,6 +692,7 @@ impl<T: Scalar> Workspace<T> {
         let output = arch.layers()[last].activation;
         let loss = arch.loss().value_and_grad(
             output,
+            batch,
             &self.z[last][..n_out],
             &self.a[last][..n_out],
             y,

@@ -47,6 +47,7 @@ fn allocations_per_steps<T: Scalar>(
         hidden,
         activation,
         (Norm::None, false),
+        1,
         batch,
         steps,
     )
@@ -54,12 +55,15 @@ fn allocations_per_steps<T: Scalar>(
 
 /// [`allocations_per_steps`] for hidden layers with a normalization and, after the
 /// first, skip connections; each step also updates the moving statistics and every
-/// third passes the batch forward in evaluation mode.
+/// third passes the batch forward in evaluation mode. One output is a sigmoid under
+/// binary cross-entropy; more are a softmax over that many classes, with one-hot
+/// targets, under categorical cross-entropy.
 fn allocations_with<T: Scalar>(
     inputs: usize,
     hidden: &[usize],
     activation: Activation,
     (norm, residual): (Norm, bool),
+    outputs: usize,
     batch: usize,
     steps: usize,
 ) -> u64 {
@@ -72,12 +76,13 @@ fn allocations_with<T: Scalar>(
             ..LayerSpec::dense(units, activation, Init::GlorotUniform)
         })
         .collect();
-    layers.push(LayerSpec::dense(
-        1,
-        Activation::Sigmoid,
-        Init::GlorotUniform,
-    ));
-    let arch = Architecture::new(inputs, layers, Loss::BinaryCrossEntropy).unwrap();
+    let (output, loss) = if outputs == 1 {
+        (Activation::Sigmoid, Loss::BinaryCrossEntropy)
+    } else {
+        (Activation::Softmax, Loss::CategoricalCrossEntropy)
+    };
+    layers.push(LayerSpec::dense(outputs, output, Init::GlorotUniform));
+    let arch = Architecture::new(inputs, layers, loss).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let x: Vec<T> = (0..batch * inputs)
         .map(|_| {
@@ -85,8 +90,20 @@ fn allocations_with<T: Scalar>(
             T::from_f64(v)
         })
         .collect();
-    let y: Vec<T> = (0..batch).map(|i| T::from_f64((i % 2) as f64)).collect();
     let remainder = batch / 4 + 1;
+    // Column-major targets: the full batch's, and the remainder's (its own rows).
+    let targets = |rows: usize| -> Vec<T> {
+        if outputs == 1 {
+            (0..rows).map(|i| T::from_f64((i % 2) as f64)).collect()
+        } else {
+            (0..outputs)
+                .flat_map(|c| {
+                    (0..rows).map(move |i| T::from_f64(f64::from(u8::from(i % outputs == c))))
+                })
+                .collect()
+        }
+    };
+    let (y, y_part) = (targets(batch), targets(remainder));
     let x_full = MatRef::from_column_major_slice(&x, batch, inputs);
     let x_part = MatRef::from_column_major_slice(&x[..remainder * inputs], remainder, inputs);
     let mut total = 0;
@@ -100,7 +117,7 @@ fn allocations_with<T: Scalar>(
             let (x, y) = if full {
                 (x_full, &y[..])
             } else {
-                (x_part, &y[..remainder])
+                (x_part, &y_part[..])
             };
             let loss = ws.forward_backward(&arch, params, x, y, &mut grads);
             ws.update_moving_statistics(&arch, &mut moving);
@@ -149,16 +166,36 @@ fn normalized_and_residual_steps_allocate_nothing() {
     ] {
         for activation in [Activation::Sigmoid, Activation::Relu] {
             assert_eq!(
-                allocations_with::<f32>(2, &[8, 8, 8, 8], activation, variant, 32, 50),
+                allocations_with::<f32>(2, &[8, 8, 8, 8], activation, variant, 1, 32, 50),
                 0,
                 "f32 {activation} {variant:?}"
             );
             assert_eq!(
-                allocations_with::<f64>(2, &[8, 8, 8, 8], activation, variant, 32, 50),
+                allocations_with::<f64>(2, &[8, 8, 8, 8], activation, variant, 1, 32, 50),
                 0,
                 "f64 {activation} {variant:?}"
             );
         }
+    }
+}
+
+#[test]
+fn softmax_steps_allocate_nothing() {
+    for variant in [
+        (Norm::None, false),
+        (Norm::Batch, false),
+        (Norm::Layer, true),
+    ] {
+        assert_eq!(
+            allocations_with::<f32>(4, &[8, 8, 8], Activation::Tanh, variant, 3, 32, 50),
+            0,
+            "f32 {variant:?}"
+        );
+        assert_eq!(
+            allocations_with::<f64>(4, &[8, 8, 8], Activation::Tanh, variant, 9, 32, 50),
+            0,
+            "f64 {variant:?}"
+        );
     }
 }
 

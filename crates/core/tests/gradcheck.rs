@@ -1,5 +1,6 @@
 //! Back-propagation against finite differences, in f64, for every activation, several
-//! initializers, one to six hidden layers, and both losses.
+//! initializers, one to six hidden layers, and every loss (a softmax over four classes
+//! for categorical cross-entropy).
 //!
 //! The numerical derivative is a five-point central difference,
 //! `D(h) = (-L(p+2h) + 8L(p+h) - 8L(p-h) + L(p-2h)) / 12h`, at `h = 1e-3` and `h/2`,
@@ -26,6 +27,8 @@ const WIDTH: usize = 4;
 const BATCH: usize = 7;
 const TOLERANCE: f64 = 1e-6;
 const FLOOR: f64 = 1e-6;
+/// Output units of a softmax network (two for the other losses).
+const CLASSES: usize = 4;
 
 /// What the layers add to a plain dense network.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,9 +61,10 @@ impl Problem {
         variant: Variant,
         seed: u64,
     ) -> Self {
-        let output = match loss {
-            Loss::BinaryCrossEntropy => Activation::Sigmoid,
-            Loss::MeanSquaredError => Activation::Tanh,
+        let (output, outputs) = match loss {
+            Loss::BinaryCrossEntropy => (Activation::Sigmoid, 2),
+            Loss::MeanSquaredError => (Activation::Tanh, 2),
+            Loss::CategoricalCrossEntropy => (Activation::Softmax, CLASSES),
         };
         let mut layers: Vec<LayerSpec> = (0..hidden)
             .map(|l| LayerSpec {
@@ -72,7 +76,7 @@ impl Problem {
             .collect();
         layers.push(LayerSpec {
             norm: variant.output_norm,
-            ..LayerSpec::dense(2, output, init)
+            ..LayerSpec::dense(outputs, output, init)
         });
         let arch = Architecture::new(INPUTS, layers, loss).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -95,9 +99,18 @@ impl Problem {
         let x = (0..BATCH * INPUTS)
             .map(|_| StandardNormal.sample(&mut rng))
             .collect();
-        let y = (0..BATCH * 2)
-            .map(|i| if i % 3 == 0 { 1.0 } else { 0.0 })
-            .collect();
+        let y = if loss == Loss::CategoricalCrossEntropy {
+            // One-hot, column-major: sample `i` belongs to class `(3 i + seed) % 4`, so
+            // every class occurs.
+            let class = |i: usize| (3 * i + seed as usize) % CLASSES;
+            (0..CLASSES)
+                .flat_map(|c| (0..BATCH).map(move |i| if class(i) == c { 1.0 } else { 0.0 }))
+                .collect()
+        } else {
+            (0..BATCH * 2)
+                .map(|i| if i % 3 == 0 { 1.0 } else { 0.0 })
+                .collect()
+        };
         Self { arch, params, x, y }
     }
 
@@ -210,7 +223,11 @@ fn gradients_match_finite_differences() {
     let mut seed = 0;
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+    for loss in [
+        Loss::BinaryCrossEntropy,
+        Loss::MeanSquaredError,
+        Loss::CategoricalCrossEntropy,
+    ] {
         for activation in activations() {
             let mut worst_for_activation: f64 = 0.0;
             for init in inits() {
@@ -267,7 +284,11 @@ fn normalized_and_residual_gradients_match_finite_differences() {
     let mut failures = Vec::new();
     for variant in variants {
         let mut worst: f64 = 0.0;
-        for loss in [Loss::BinaryCrossEntropy, Loss::MeanSquaredError] {
+        for loss in [
+            Loss::BinaryCrossEntropy,
+            Loss::MeanSquaredError,
+            Loss::CategoricalCrossEntropy,
+        ] {
             for activation in [
                 Activation::Sigmoid,
                 Activation::Tanh,

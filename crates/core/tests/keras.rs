@@ -2,8 +2,9 @@
 #![allow(clippy::print_stderr)] // Prints the measured agreement for the record.
 //! `data/keras-vectors.json` records the versions): a 2-4-3-1 network's output, loss and
 //! every kernel and bias gradient under five hidden activations, and three steps of each
-//! optimizer; and networks with batch or layer normalization and residual layers
-//! (`data/keras-norm-vectors.json`).
+//! optimizer; networks with batch or layer normalization and residual layers
+//! (`data/keras-norm-vectors.json`); and a softmax output under categorical
+//! cross-entropy (`data/keras-softmax-vectors.json`).
 
 use serde_json::Value;
 use vanishing_core::{
@@ -489,4 +490,200 @@ fn normalized_and_residual_layers_match_keras_in_f64() {
         let want = floats(&case["eval_output_after_steps"]);
         net.assert_all_close(&output, &want, 1e-9, "evaluation output after three steps");
     }
+}
+
+/// The softmax networks of `data/keras-softmax-vectors.json` (written by the project's
+/// `keras/softmax_vectors.py`; the file records the versions).
+fn softmax_fixture() -> Value {
+    let text = include_str!("data/keras-softmax-vectors.json");
+    serde_json::from_str(text).expect("the Keras softmax fixture is valid JSON")
+}
+
+/// A fixture case's 4-5-4-3 network: hidden layers of its activation, a softmax output.
+fn softmax_architecture(sizes: &[usize], hidden: Activation) -> Architecture {
+    let layers = sizes[1..]
+        .iter()
+        .enumerate()
+        .map(|(l, &units)| {
+            let activation = if l + 2 == sizes.len() {
+                Activation::Softmax
+            } else {
+                hidden
+            };
+            LayerSpec::dense(units, activation, Init::Zeros)
+        })
+        .collect();
+    Architecture::new(sizes[0], layers, Loss::CategoricalCrossEntropy).unwrap()
+}
+
+/// Kernels and biases of a fixture snapshot, in the core's layout.
+fn softmax_params(arch: &Architecture, snapshot: &Value) -> Vec<f64> {
+    let mut params = vec![0.0; arch.n_params()];
+    for (l, s) in arch.shapes().iter().enumerate() {
+        params[s.kernel.clone()].copy_from_slice(&column_major(&matrix(&snapshot["kernels"][l])));
+        params[s.bias.clone()].copy_from_slice(&floats(&snapshot["biases"][l]));
+    }
+    params
+}
+
+/// The largest relative error (`|got - want| / max(|want|, 1e-3)`) over a slice.
+fn worst_error(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs() / w.abs().max(1e-3))
+        .fold(0.0, f64::max)
+}
+
+/// Output probabilities, loss, every gradient, and three SGD and three Adam steps,
+/// against Keras in `T`; returns the worst relative error of each.
+fn check_softmax<T: Scalar>() -> [f64; 4] {
+    let fixture = softmax_fixture();
+    let sizes: Vec<usize> = fixture["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap() as usize)
+        .collect();
+    let cases = fixture["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4, "four hidden activations in the fixture");
+    let steps = fixture["steps"].as_u64().unwrap();
+    let sgd = Optimizer::Sgd(Sgd {
+        learning_rate: fixture["sgd_learning_rate"].as_f64().unwrap(),
+        ..Sgd::default()
+    });
+    let adam_config = &fixture["adam"];
+    let adam = Optimizer::Adam(Adam {
+        learning_rate: adam_config["learning_rate"].as_f64().unwrap(),
+        beta_1: adam_config["beta_1"].as_f64().unwrap(),
+        beta_2: adam_config["beta_2"].as_f64().unwrap(),
+        epsilon: adam_config["epsilon"].as_f64().unwrap(),
+    });
+    let to_t = |v: Vec<f64>| -> Vec<T> { v.into_iter().map(T::from_f64).collect() };
+    let to_f64 = |v: &[T]| -> Vec<f64> { v.iter().map(|v| v.to_f64()).collect() };
+    let mut worst = [0.0_f64; 4];
+    for case in cases {
+        let name = case["activation"].as_str().unwrap();
+        let arch = softmax_architecture(&sizes, activation(name));
+        let params = to_t(softmax_params(&arch, &case["initial"]));
+        let x_rows = matrix(&case["x"]);
+        let batch = x_rows.len();
+        let x = to_t(column_major(&x_rows));
+        let x = MatRef::from_column_major_slice(&x, batch, arch.inputs());
+        let y = to_t(column_major(&matrix(&case["y"])));
+        let mut ws = Workspace::<T>::new(&arch, batch);
+        let mut grads = vec![T::ZERO; arch.n_params()];
+        let loss = ws.forward_backward(&arch, &params, x, &y, &mut grads);
+
+        let out = ws.output();
+        let output: Vec<f64> = (0..out.ncols())
+            .flat_map(|c| (0..out.nrows()).map(move |i| out[(i, c)].to_f64()))
+            .collect();
+        worst[0] = worst[0].max(worst_error(
+            &output,
+            &column_major(&matrix(&case["output"])),
+        ));
+        worst[0] = worst[0].max(worst_error(
+            &[loss.to_f64()],
+            &[case["loss"].as_f64().unwrap()],
+        ));
+        for (l, s) in arch.shapes().iter().enumerate() {
+            let want_kernel = column_major(&matrix(&case["kernel_grads"][l]));
+            let want_bias = floats(&case["bias_grads"][l]);
+            worst[1] = worst[1].max(worst_error(&to_f64(&grads[s.kernel.clone()]), &want_kernel));
+            worst[1] = worst[1].max(worst_error(&to_f64(&grads[s.bias.clone()]), &want_bias));
+        }
+
+        for (k, (opt, key)) in [(sgd, "after_sgd"), (adam, "after_adam")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut params = params.clone();
+            let mut state = opt.init_state::<T>(arch.n_params());
+            for _ in 0..steps {
+                ws.forward_backward(&arch, &params, x, &y, &mut grads);
+                opt.step(&mut state, &mut params, &grads);
+            }
+            let want = softmax_params(&arch, &case[key]);
+            let err = worst_error(&to_f64(&params), &want);
+            worst[2 + k] = worst[2 + k].max(err);
+        }
+    }
+    worst
+}
+
+#[test]
+fn softmax_networks_match_keras_in_f64() {
+    let [pass, grads, sgd, adam] = check_softmax::<f64>();
+    eprintln!(
+        "softmax f64: output and loss {pass:e}, gradients {grads:e}, after three SGD steps {sgd:e}, after three Adam steps {adam:e}"
+    );
+    assert!(pass < 1e-12, "output and loss: relative error {pass:e}");
+    assert!(grads < 1e-12, "gradients: relative error {grads:e}");
+    assert!(sgd < 1e-12, "three SGD steps: relative error {sgd:e}");
+    assert!(adam < 1e-12, "three Adam steps: relative error {adam:e}");
+}
+
+#[test]
+fn softmax_networks_match_keras_in_f32() {
+    let [pass, grads, sgd, adam] = check_softmax::<f32>();
+    eprintln!(
+        "softmax f32: output and loss {pass:e}, gradients {grads:e}, after three SGD steps {sgd:e}, after three Adam steps {adam:e}"
+    );
+    assert!(pass < 2e-5 && grads < 2e-5, "{pass:e} {grads:e}");
+    assert!(sgd < 2e-5 && adam < 2e-5, "{sgd:e} {adam:e}");
+}
+
+/// Keras computes a softmax output's cross-entropy from its logits: at logits of
+/// +-100 its loss is the logits form's, not the one from probabilities clipped to
+/// [1e-7, 1 - 1e-7] (recorded beside it in the fixture), and so is ours.
+#[test]
+fn softmax_loss_at_extreme_logits_matches_keras() {
+    let fixture = softmax_fixture();
+    let extreme = &fixture["extreme"];
+    let keras = extreme["keras_through_model"].as_f64().unwrap();
+    assert_close(
+        extreme["keras_through_activation"].as_f64().unwrap(),
+        keras,
+        1e-15,
+        "Keras, through its activation and its model",
+    );
+    assert_close(
+        extreme["from_logits"].as_f64().unwrap(),
+        keras,
+        1e-14,
+        "the logits form",
+    );
+    let clipped = extreme["from_clipped_probabilities"].as_f64().unwrap();
+    assert!(
+        (clipped - keras).abs() > 1.0,
+        "the clipped form would part: {clipped}"
+    );
+    let z = column_major(&matrix(&extreme["logits"]));
+    let y = column_major(&matrix(&extreme["y"]));
+    let rows = z.len() / 3;
+    let arch = Architecture::new(
+        3,
+        vec![LayerSpec::dense(3, Activation::Softmax, Init::Zeros)],
+        Loss::CategoricalCrossEntropy,
+    )
+    .unwrap();
+    let mut params = vec![0.0; arch.n_params()];
+    for i in 0..3 {
+        params[arch.shapes()[0].kernel.start + 4 * i] = 1.0;
+    }
+    let mut ws = Workspace::<f64>::new(&arch, rows);
+    ws.forward(&arch, &params, MatRef::from_column_major_slice(&z, rows, 3));
+    assert_close(ws.loss(&arch, &y), keras, 1e-14, "extreme logits");
+    let mut ws32 = Workspace::<f32>::new(&arch, rows);
+    let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+    let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    let p32: Vec<f32> = params.iter().map(|&v| v as f32).collect();
+    ws32.forward(&arch, &p32, MatRef::from_column_major_slice(&z32, rows, 3));
+    assert_close(
+        f64::from(ws32.loss(&arch, &y32)),
+        keras,
+        1e-6,
+        "extreme logits, f32",
+    );
 }
