@@ -184,11 +184,25 @@ fn mean_square(row: &HistoryRow) -> f64 {
 }
 
 /// Units of each layer from a run's `hidden` column (`5-5-5`) and its single output.
-fn units(run: &RunRow) -> Vec<f64> {
+/// Units of every layer of `run`, the output's included: one output unit, or after a
+/// softmax one per class (the classes its `dataset` rows hold).
+fn units(tables: &ExperimentTables, run: &RunRow) -> Vec<f64> {
+    let outputs = if run.output == "softmax" {
+        let top = tables
+            .dataset
+            .iter()
+            .filter(|p| p.run_id == run.run_id)
+            .map(|p| p.label)
+            .max()
+            .unwrap_or(0);
+        (top + 1) as f64
+    } else {
+        1.0
+    };
     run.hidden
         .split('-')
         .filter_map(|u| u.parse::<f64>().ok())
-        .chain([1.0])
+        .chain([outputs])
         .collect()
 }
 
@@ -293,7 +307,7 @@ fn recursion(tables: &ExperimentTables, records: &Records<'_>, label: &str) -> V
         let Some(record) = records.at(&run.run_id, Moment::Initial) else {
             continue;
         };
-        let units = units(run);
+        let units = units(tables, run);
         for layer in 1..record.layers() {
             let (Some(here), Some(above)) = (
                 record.get("preact_grad", layer),

@@ -3,20 +3,27 @@
 
 use std::path::Path;
 
-use polars_core::prelude::{Column, DataFrame, DataType, PolarsResult};
+use polars_core::prelude::{
+    Column, DataFrame, DataType, NamedFrom, PlSmallStr, PolarsResult, Series,
+};
 
 use crate::AnalysisError;
 
 /// A value type that can fill one column.
-pub(crate) trait Cell: Sized {
+pub(crate) trait Cell: Sized + Clone {
     /// The polars type of the column.
-    const DTYPE: DataType;
+    fn dtype() -> DataType;
     /// The column's type in words, for errors.
     const TYPE_NAME: &'static str;
     /// Builds a column.
     fn column(name: &str, values: Vec<Self>) -> Column;
     /// Reads a column whose type has been checked.
     fn read(column: &Column, path: &Path, name: &'static str) -> Result<Vec<Self>, AnalysisError>;
+    /// The value of every row of a table written before this column existed, if the
+    /// column may be missing.
+    fn missing() -> Option<Self> {
+        None
+    }
 }
 
 fn complete<T>(
@@ -48,7 +55,9 @@ fn cast_error(
 macro_rules! cell {
     ($t:ty, $dtype:expr, $name:literal, $getter:ident, $convert:expr) => {
         impl Cell for $t {
-            const DTYPE: DataType = $dtype;
+            fn dtype() -> DataType {
+                $dtype
+            }
             const TYPE_NAME: &'static str = $name;
             fn column(name: &str, values: Vec<Self>) -> Column {
                 Column::new(name.into(), values)
@@ -72,7 +81,9 @@ cell!(f64, DataType::Float64, "Float64", f64, |v| v);
 cell!(bool, DataType::Boolean, "Boolean", bool, |v| v);
 
 impl Cell for Option<f64> {
-    const DTYPE: DataType = DataType::Float64;
+    fn dtype() -> DataType {
+        DataType::Float64
+    }
     const TYPE_NAME: &'static str = "Float64";
     fn column(name: &str, values: Vec<Self>) -> Column {
         Column::new(name.into(), values)
@@ -83,6 +94,39 @@ impl Cell for Option<f64> {
             .map_err(cast_error(path, name))?
             .iter()
             .collect())
+    }
+}
+
+/// A list of numbers a row holds (a sample's features), one list per cell.
+impl Cell for Vec<f64> {
+    fn dtype() -> DataType {
+        DataType::List(Box::new(DataType::Float64))
+    }
+    const TYPE_NAME: &'static str = "List(Float64)";
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        let lists: Vec<Series> = values
+            .into_iter()
+            .map(|v| Series::new(PlSmallStr::EMPTY, v))
+            .collect();
+        Column::new(name.into(), lists)
+    }
+    fn read(column: &Column, path: &Path, name: &'static str) -> Result<Vec<Self>, AnalysisError> {
+        let lists = column.list().map_err(cast_error(path, name))?;
+        let values: Vec<Option<Vec<f64>>> = lists
+            .amortized_iter()
+            .map(|list| {
+                list.and_then(|series| {
+                    let floats = series.as_ref().f64().ok()?;
+                    floats.iter().collect::<Option<Vec<f64>>>()
+                })
+            })
+            .collect();
+        complete(values.into_iter(), path, name)
+    }
+    /// Tables written before the `features` column existed held two-feature points
+    /// only, in `x0` and `x1`; their rows read with no list, as if not kept.
+    fn missing() -> Option<Self> {
+        Some(Vec::new())
     }
 }
 
@@ -110,7 +154,7 @@ fn typed_column<'a, T: Cell>(
         path: path.to_owned(),
         column: name,
     })?;
-    if column.dtype() != &T::DTYPE {
+    if column.dtype() != &T::dtype() {
         return Err(AnalysisError::WrongType {
             path: path.to_owned(),
             column: name,
@@ -127,6 +171,11 @@ pub(crate) fn read_column<T: Cell>(
     path: &Path,
     name: &'static str,
 ) -> Result<Vec<T>, AnalysisError> {
+    if df.column(name).is_err()
+        && let Some(value) = T::missing()
+    {
+        return Ok(vec![value; df.height()]);
+    }
     T::read(typed_column::<T>(df, path, name)?, path, name)
 }
 

@@ -151,7 +151,9 @@ pub struct HistogramRow {
     pub count: i64,
 }
 
-/// One row of the `dataset` table: one generated point of one run.
+/// One row of the `dataset` table: one sample of one run's data. Two-feature data keep
+/// every point; wider data (images) keep a sample of each run's rows
+/// ([`vanishing_train::dataset_rows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointRow {
     /// The run.
@@ -160,12 +162,15 @@ pub struct PointRow {
     pub seed: u64,
     /// `train` or `test`.
     pub split: String,
-    /// First coordinate.
+    /// First feature (the first coordinate of a point of the plane).
     pub x0: f64,
-    /// Second coordinate.
+    /// Second feature (its second coordinate).
     pub x1: f64,
     /// Class label.
     pub label: i64,
+    /// Every feature of the sample, in order: for a 32x32 image its 1,024 grey levels
+    /// row by row, scaled to `[0, 1]`.
+    pub features: Vec<f64>,
 }
 
 /// One row of the `boundary` table: the trained model's output at one point of a grid
@@ -216,6 +221,8 @@ pub enum Cell<'a> {
     OptF64(Option<f64>),
     /// A `Boolean` column.
     Bool(bool),
+    /// A `List(Float64)` column.
+    F64s(&'a [f64]),
 }
 
 impl<'a> From<&'a String> for Cell<'a> {
@@ -245,6 +252,12 @@ impl From<&f64> for Cell<'_> {
 impl From<&Option<f64>> for Cell<'_> {
     fn from(v: &Option<f64>) -> Self {
         Self::OptF64(*v)
+    }
+}
+
+impl<'a> From<&'a Vec<f64>> for Cell<'a> {
+    fn from(v: &'a Vec<f64>) -> Self {
+        Self::F64s(v)
     }
 }
 
@@ -354,7 +367,11 @@ columns!(
     [run_id, epoch, step, layer, quantity, bin_lo, bin_hi, count]
 );
 
-columns!(PointRow, "dataset", [run_id, seed, split, x0, x1, label]);
+columns!(
+    PointRow,
+    "dataset",
+    [run_id, seed, split, x0, x1, label, features]
+);
 
 columns!(BoundaryRow, "boundary", [run_id, x0, x1, probability]);
 

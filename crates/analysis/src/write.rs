@@ -119,9 +119,11 @@ pub fn run_rows(runs: &[RunResult]) -> Vec<RunRow> {
 
 fn run_row(run: &RunResult) -> RunRow {
     let spec = &run.spec;
-    let (n_samples, noise) = match spec.data {
-        vanishing_train::DataSpec::Circles(c) => (c.n_samples, c.noise),
-        vanishing_train::DataSpec::Moons(m) => (m.n_samples, m.noise),
+    let n_samples = spec.data.n_samples().unwrap_or(0);
+    let noise = match &spec.data {
+        vanishing_train::DataSpec::Circles(c) => c.noise,
+        vanishing_train::DataSpec::Moons(m) => m.noise,
+        _ => 0.0,
     };
     let hidden = &spec.model.hidden;
     RunRow {
@@ -298,21 +300,30 @@ pub(crate) fn boundary_rows(runs: &[RunResult]) -> Vec<BoundaryRow> {
 }
 
 /// The rows of the `dataset` table of a set of runs, in run order: training rows, then test
-/// rows.
+/// rows. Data of more than two features keep a sample
+/// ([`vanishing_train::dataset_rows`]): the first rows of each split, the two in
+/// proportion to their sizes (both splits are shuffled, and stratified alike, so these
+/// are a random sample with the data's class shares).
 pub(crate) fn point_rows(runs: &[RunResult]) -> Vec<PointRow> {
     let mut dataset = Vec::new();
     for run in runs {
         let run_id = run.run_id();
-        for (split, data) in [("train", &run.data.train), ("test", &run.data.test)] {
-            for i in 0..data.len() {
+        let (train, test) = (&run.data.train, &run.data.test);
+        let total = train.len() + test.len();
+        let keep = vanishing_train::dataset_rows(total, train.n_features);
+        let keep_train = (keep * train.len()).div_ceil(total.max(1)).min(train.len());
+        let keep_test = (keep - keep_train).min(test.len());
+        for (split, data, rows) in [("train", train, keep_train), ("test", test, keep_test)] {
+            for i in 0..rows {
                 let p = data.row(i);
                 dataset.push(PointRow {
                     run_id: run_id.clone(),
                     seed: run.spec.seed,
                     split: split.to_owned(),
-                    x0: p[0],
+                    x0: p.first().copied().unwrap_or(0.0),
                     x1: p.get(1).copied().unwrap_or(0.0),
                     label: i64::from(data.labels[i]),
+                    features: p.to_vec(),
                 });
             }
         }

@@ -56,6 +56,7 @@ impl Experiment {
             .flat_map(|c| {
                 seeds.iter().map(|&seed| PlannedRun {
                     label: c.label.clone(),
+                    data_file_at: c.data_file_at,
                     spec: RunSpec {
                         seed,
                         ..c.spec.clone()
@@ -75,6 +76,9 @@ pub struct PlannedRun {
     pub label: String,
     /// What to train.
     pub spec: RunSpec,
+    /// Line and column of the `data.path` that names the run's data file, if it has
+    /// one: where errors found when the caller reads the file point.
+    pub data_file_at: Option<(usize, usize)>,
 }
 
 /// The sections a sweep may change.
@@ -176,7 +180,7 @@ pub fn parse(
         };
         for (i, &seed) in seeds.iter().enumerate() {
             let spec = RunSpec {
-                data: template.data,
+                data: template.data.clone(),
                 test_fraction: template.test_fraction,
                 model: template.model.clone(),
                 optimizer: template.optimizer,
@@ -197,6 +201,7 @@ pub fn parse(
             }
             runs.push(PlannedRun {
                 label: label.clone(),
+                data_file_at: template.data_file_at,
                 spec,
             });
         }

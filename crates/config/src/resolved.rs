@@ -81,7 +81,7 @@ fn optimizer(o: &Optimizer) -> Value {
 /// The run's complete configuration as TOML text, in the experiment file's format
 /// (with a single `seed` instead of `seeds`, and no sweep).
 pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
-    let data = match spec.data {
+    let data = match &spec.data {
         DataSpec::Circles(c) => table([
             ("kind", "circles".into()),
             ("n_samples", int(c.n_samples)),
@@ -97,6 +97,39 @@ pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
             ("shuffle", m.shuffle.into()),
             ("test_fraction", spec.test_fraction.into()),
         ]),
+        DataSpec::Shapeset(s) => table([
+            ("kind", "shapeset".into()),
+            ("n_samples", int(s.n_samples)),
+            ("test_fraction", spec.test_fraction.into()),
+        ]),
+        DataSpec::Digits => table([
+            ("kind", "digits".into()),
+            ("test_fraction", spec.test_fraction.into()),
+        ]),
+        // The file's content hash makes a changed file a changed run (and hash).
+        DataSpec::File(f) => table(
+            [
+                ("kind", "file".into()),
+                ("path", f.path.as_str().into()),
+                ("label", f.label.as_str().into()),
+            ]
+            .into_iter()
+            .chain(f.features.as_ref().map(|names| {
+                (
+                    "features",
+                    Value::Array(names.iter().map(|n| n.as_str().into()).collect()),
+                )
+            }))
+            .chain([
+                ("standardize", f.standardize.into()),
+                ("test_fraction", spec.test_fraction.into()),
+            ])
+            .chain(
+                f.table
+                    .as_ref()
+                    .map(|t| ("content_hash", t.content_hash.as_str().into())),
+            ),
+        ),
     };
     // Normalization and skip connections are written only when asked for, so that the
     // resolved text (and hash) of every plain network is what it was before they

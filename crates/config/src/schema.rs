@@ -4,8 +4,8 @@
 use vanishing_core::{
     Activation, Adam, CoreError, Init, Loss, Norm, Optimizer, RmsProp, RmsPropVariant, Sgd,
 };
-use vanishing_data::{Circles, Moons};
-use vanishing_train::{DataSpec, ModelSpec, Precision, RecordPolicy};
+use vanishing_data::{Circles, Moons, Shapeset};
+use vanishing_train::{DataSpec, FileData, ModelSpec, Precision, RecordPolicy, TrainError};
 
 use crate::doc::{ConfigError, Table, Value};
 
@@ -23,6 +23,8 @@ pub(crate) const MAX_LAYERS: usize = 1_000;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunTemplate {
     pub(crate) data: DataSpec,
+    /// Line and column of `data.path`, for errors about the file found when it is read.
+    pub(crate) data_file_at: Option<(usize, usize)>,
     pub(crate) test_fraction: f64,
     pub(crate) model: ModelSpec,
     pub(crate) optimizer: Optimizer,
@@ -36,8 +38,8 @@ pub(crate) struct RunTemplate {
 
 /// Reads the `data`, `model`, `optimizer`, `train` and `record` sections of `root`.
 pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigError> {
-    let (data, test_fraction) = read_data(root.table("data")?)?;
-    let model = read_model(root.table("model")?)?;
+    let (data, test_fraction, data_file_at) = read_data(root.table("data")?)?;
+    let model = read_model(root.table("model")?, &data)?;
     let optimizer = read_optimizer(root.table("optimizer")?)?;
     let train = root.table("train")?;
     let epochs = train
@@ -101,6 +103,7 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
     record_table.finish()?;
     Ok(RunTemplate {
         data,
+        data_file_at,
         test_fraction,
         model,
         optimizer,
@@ -117,39 +120,60 @@ pub(crate) fn read_template(root: &Table<'_, '_>) -> Result<RunTemplate, ConfigE
 enum DataKind {
     Circles,
     Moons,
+    Shapeset,
+    Digits,
+    File,
 }
 
-fn read_data(t: Table<'_, '_>) -> Result<(DataSpec, f64), ConfigError> {
+/// The data, the test fraction, and a data file's position.
+type DataSection = (DataSpec, f64, Option<(usize, usize)>);
+
+fn read_data(t: Table<'_, '_>) -> Result<DataSection, ConfigError> {
     let kind = t
         .optional("kind", |v| {
             v.one_of(
                 "data kind",
-                &[("circles", DataKind::Circles), ("moons", DataKind::Moons)],
+                &[
+                    ("circles", DataKind::Circles),
+                    ("moons", DataKind::Moons),
+                    ("shapeset", DataKind::Shapeset),
+                    ("digits", DataKind::Digits),
+                    ("file", DataKind::File),
+                ],
             )
         })?
         .unwrap_or(DataKind::Circles);
-    let n_samples = t
-        .optional("n_samples", |v| {
+    // Only generators draw a number of samples; the digits and a file have theirs.
+    let n_samples = || -> Result<usize, ConfigError> {
+        Ok(t.optional("n_samples", |v| {
             let n = v.positive()?;
             if n < 2 {
                 return Err(v.error("expected a whole number >= 2 (one sample per class), found 1"));
             }
             Ok(n)
         })?
-        .unwrap_or(100);
-    let noise = t
-        .optional("noise", |v| {
+        .unwrap_or(100))
+    };
+    // Noise and shuffling are the two plane generators' (scikit-learn's) parameters.
+    let noise = || {
+        t.optional("noise", |v| {
             v.f64_in(|x| x.is_finite() && x >= 0.0, "a number >= 0")
-        })?
-        .unwrap_or(0.0);
-    let shuffle = t.optional("shuffle", |v| v.bool())?.unwrap_or(true);
+        })
+        .map(|n| n.unwrap_or(0.0))
+    };
+    let shuffle = || {
+        t.optional("shuffle", |v| v.bool())
+            .map(|s| s.unwrap_or(true))
+    };
     let test_fraction = t
         .optional("test_fraction", |v| {
             v.f64_in(|x| (0.0..1.0).contains(&x), "a number in [0, 1)")
         })?
         .unwrap_or(0.0);
+    let mut data_file_at = None;
     let data = match kind {
         DataKind::Circles => {
+            let (n_samples, noise, shuffle) = (n_samples()?, noise()?, shuffle()?);
             let factor = t
                 .optional("factor", |v| {
                     v.f64_in(|x| (0.0..1.0).contains(&x), "a number in [0, 1)")
@@ -163,22 +187,64 @@ fn read_data(t: Table<'_, '_>) -> Result<(DataSpec, f64), ConfigError> {
             })
         }
         DataKind::Moons => DataSpec::Moons(Moons {
-            n_samples,
-            noise,
-            shuffle,
+            n_samples: n_samples()?,
+            noise: noise()?,
+            shuffle: shuffle()?,
         }),
+        DataKind::Shapeset => DataSpec::Shapeset(Shapeset {
+            n_samples: n_samples()?,
+        }),
+        DataKind::Digits => DataSpec::Digits,
+        DataKind::File => {
+            let path = t.required(
+                "path",
+                "the data file's path, relative to this file, such as \"points.csv\"",
+                |v| {
+                    let path = v.str()?;
+                    if path.is_empty() {
+                        return Err(v.error("expected a path, found an empty string"));
+                    }
+                    data_file_at = v.error(String::new()).position;
+                    Ok(path.to_owned())
+                },
+            )?;
+            let label = t
+                .optional("label", |v| v.str().map(str::to_owned))?
+                .unwrap_or_else(|| "label".to_owned());
+            let features = t.optional("features", |v| {
+                let items = v.array()?;
+                if items.is_empty() {
+                    return Err(v.error(
+                        "expected at least one column name; leave `features` out for every numeric column",
+                    ));
+                }
+                items
+                    .iter()
+                    .map(|item| item.str().map(str::to_owned))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            let standardize = t.optional("standardize", |v| v.bool())?.unwrap_or(false);
+            DataSpec::File(FileData {
+                path,
+                label,
+                features,
+                standardize,
+                table: None,
+            })
+        }
     };
     t.finish()?;
-    Ok((data, test_fraction))
+    Ok((data, test_fraction, data_file_at))
 }
 
-const ACTIVATIONS: [(&str, Activation); 6] = [
+const ACTIVATIONS: [(&str, Activation); 7] = [
     ("sigmoid", Activation::Sigmoid),
     ("tanh", Activation::Tanh),
     ("relu", Activation::Relu),
     ("leaky_relu", Activation::LeakyRelu { alpha: 0.2 }),
     ("softsign", Activation::Softsign),
     ("linear", Activation::Linear),
+    ("softmax", Activation::Softmax),
 ];
 
 /// An activation: a name, or `{ kind = "leaky_relu", alpha = 0.1 }`.
@@ -286,7 +352,7 @@ fn read_init(v: Value<'_, '_>) -> Result<Init, ConfigError> {
     Ok(init)
 }
 
-fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
+fn read_model(t: Table<'_, '_>, data: &DataSpec) -> Result<ModelSpec, ConfigError> {
     let hidden = t.required(
         "hidden",
         "an array of hidden-layer sizes, such as [5, 5, 5, 5]",
@@ -332,11 +398,17 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
                 "loss",
                 &[
                     ("binary_crossentropy", Loss::BinaryCrossEntropy),
+                    ("categorical_crossentropy", Loss::CategoricalCrossEntropy),
                     ("mse", Loss::MeanSquaredError),
                 ],
             )
         })?
-        .unwrap_or(Loss::BinaryCrossEntropy);
+        // A softmax's cross-entropy is over its classes, as Keras' pairing of the two.
+        .unwrap_or(if output == Activation::Softmax {
+            Loss::CategoricalCrossEntropy
+        } else {
+            Loss::BinaryCrossEntropy
+        });
     let norm = t
         .optional("norm", |v| {
             v.one_of(
@@ -359,30 +431,40 @@ fn read_model(t: Table<'_, '_>) -> Result<ModelSpec, ConfigError> {
         norm,
         residual,
     };
-    check_architecture(&t, &model)?;
+    check_architecture(&t, &model, data)?;
     t.finish()?;
     Ok(model)
 }
-
-/// Input features of every dataset the schema offers (both generators draw points of
-/// the plane).
-const INPUTS: usize = 2;
 
 /// Refuses a network the core would refuse, with the core's own words, at the key that
 /// asked for the refused part (its value's position, which points into `[sweep]` when
 /// the value is swept). The rules themselves live in the core's `Architecture::new`
 /// alone, so that a file can never describe a network that training then refuses, and
-/// the two cannot drift apart.
-fn check_architecture(t: &Table<'_, '_>, model: &ModelSpec) -> Result<(), ConfigError> {
-    if !addressable(&model.hidden) {
+/// the two cannot drift apart. A data file's features and classes are not known before
+/// the command line reads it, which checks the network again then; here it counts as
+/// two features and two classes.
+fn check_architecture(
+    t: &Table<'_, '_>,
+    model: &ModelSpec,
+    data: &DataSpec,
+) -> Result<(), ConfigError> {
+    let inputs = data.features().unwrap_or(2);
+    let classes = data.classes().unwrap_or(2);
+    if !addressable(inputs, &model.hidden, model.output_units(classes)) {
         return Err(t.error_at(
             "hidden",
             "these layers have more parameters than this platform can address",
         ));
     }
-    let Err(error) = model.architecture(INPUTS) else {
+    let Err(error) = model.architecture(inputs, classes) else {
         return Ok(());
     };
+    let error = match error {
+        TrainError::Model(error) => error,
+        TrainError::BinaryOutput { .. } => return Err(t.error_at("output", error.to_string())),
+        other => return Err(t.error(other.to_string())),
+    };
+    // The core's own words, without the training crate's prefix.
     let message = error.to_string();
     Err(match error {
         CoreError::LossOutputMismatch { .. } => t.error_at("output", message),
@@ -409,14 +491,14 @@ fn check_architecture(t: &Table<'_, '_>, model: &ModelSpec) -> Result<(), Config
     })
 }
 
-/// Whether the core can lay out the parameters of these hidden layers (and the output
-/// unit) in memory: it computes offsets in `usize`, which on a 32-bit target such as
-/// WebAssembly two layers of 100,000 units already overflow. On 64-bit targets the
-/// documented limits keep every layout far below the bound.
-fn addressable(hidden: &[usize]) -> bool {
-    let mut fan_in = INPUTS;
+/// Whether the core can lay out the parameters of these layers in memory: it computes
+/// offsets in `usize`, which on a 32-bit target such as WebAssembly two layers of
+/// 100,000 units already overflow. On 64-bit targets the documented limits keep every
+/// layout far below the bound.
+fn addressable(inputs: usize, hidden: &[usize], outputs: usize) -> bool {
+    let mut fan_in = inputs;
     let mut total: usize = 0;
-    for &units in hidden.iter().chain([&1]) {
+    for &units in hidden.iter().chain([&outputs]) {
         // Kernel, bias, and a normalized layer's scale and shift: (fan_in + 3) x units
         // bounds a layer's share of the layout.
         let layer = fan_in.checked_add(3).and_then(|f| f.checked_mul(units));
@@ -560,10 +642,10 @@ mod tests {
     #[test]
     fn layouts_beyond_the_address_space_are_refused() {
         use super::{MAX_LAYERS, MAX_UNITS, addressable};
-        assert!(!addressable(&[usize::MAX / 2, 3]));
+        assert!(!addressable(2, &[usize::MAX / 2, 3], 1));
         #[cfg(target_pointer_width = "64")]
         assert!(
-            addressable(&[MAX_UNITS; MAX_LAYERS]),
+            addressable(2, &[MAX_UNITS; MAX_LAYERS], 1),
             "the documented limits keep every layout addressable"
         );
         #[cfg(target_pointer_width = "32")]

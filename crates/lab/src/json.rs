@@ -61,6 +61,16 @@ fn push_cell(out: &mut String, cell: Cell<'_>) {
         Cell::F64(v) | Cell::OptF64(Some(v)) => push_f64(out, v),
         Cell::OptF64(None) => out.push_str("null"),
         Cell::Bool(v) => out.push_str(if v { "true" } else { "false" }),
+        Cell::F64s(values) => {
+            out.push('[');
+            for (i, &v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_f64(out, v);
+            }
+            out.push(']');
+        }
     }
 }
 

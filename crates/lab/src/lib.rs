@@ -166,6 +166,24 @@ pub fn plan(text: &str) -> Result<Plan, LabError> {
         available_memory: Some(MEMORY_LIMIT),
     };
     let experiment = parse(Path::new(SOURCE_NAME), text, limits)?;
+    // The page has no file system: a data file is refused where the file names it.
+    if let Some(run) = experiment
+        .runs
+        .iter()
+        .find(|r| matches!(r.spec.data, vanishing_train::DataSpec::File(_)))
+    {
+        return Err(LabError::Config(ConfigError {
+            file: Path::new(SOURCE_NAME).to_owned(),
+            position: run.data_file_at,
+            key: Some("data.path".to_owned()),
+            message: "the lab has no file system, so it cannot read a data file: \
+                      `vanishing run` trains on files of your own"
+                .to_owned(),
+            hint: Some(
+                "here, use kind = \"shapeset\", \"digits\", \"circles\" or \"moons\"".to_owned(),
+            ),
+        }));
+    }
     let estimated_seconds = experiment
         .runs
         .iter()

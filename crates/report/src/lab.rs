@@ -136,7 +136,7 @@ const CONTROLS: &str = r#"
   <button type="button" data-preset="residual">20 layers, residual connections</button>
 </div>
 <div class="lab-controls">
-  <label>Data <select name="data"><option value="circles">circles</option><option value="moons">moons</option></select></label>
+  <label>Data <select name="data"><option value="circles">circles</option><option value="moons">moons</option><option value="shapeset">Shapeset-3x2 images (9 classes)</option><option value="digits">digits, 8x8 (10 classes)</option></select></label>
   <label>Points <input name="n_samples" type="number" min="2" max="100000" step="1"></label>
   <label>Noise <input name="noise" type="number" min="0" max="10" step="0.01"></label>
   <label>Hidden layers <input name="depth" type="number" min="1" max="40" step="1"></label>

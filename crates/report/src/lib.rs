@@ -9,7 +9,9 @@
 //! layer beside Glorot & Bengio's variance recursion, saturation over training,
 //! histograms at initialization on shared bins, update sizes), then what fixes it
 //! (`remedies`: He initialization, batch normalization, residual connections and
-//! optimizers ranked on deep networks), then the lab (`lab`: readers train networks of
+//! optimizers ranked on deep networks), then the paper's own setting (`paper`: sample
+//! images of Shapeset-3x2 and the digits, drawn by `images`, and Table 1's test errors
+//! beside the paper's), then the lab (`lab`: readers train networks of
 //! their own in the page, on the core compiled to WebAssembly), then the sweeps
 //! (`sweeps`: vanishing ratios and heatmaps over depth), the Keras comparison and every
 //! experiment in detail. Every figure has a stable anchor and a caption computed from
@@ -19,10 +21,12 @@
 mod agreement;
 mod charts;
 mod histograms;
+mod images;
 mod keras;
 mod lab;
 mod layer_charts;
 mod page;
+mod paper;
 mod remedies;
 mod series;
 mod sweeps;
@@ -143,6 +147,7 @@ pub fn render(all: &[ExperimentTables]) -> String {
         tutorial::side_by_side(&mut page, &small);
         why::section(&mut page, &experiments);
         remedies::section(&mut page, &experiments);
+        paper::section(&mut page, &experiments);
     }
     // The lab needs no tables: a page of no experiments still has it.
     lab::section(&mut page);

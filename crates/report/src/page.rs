@@ -298,6 +298,9 @@ a.anchor { color: #aaa; text-decoration: none; }
 .chart.tall { height: var(--h, 420px); }
 .chart.square { height: 380px; }
 .placeholder { height: 380px; border: 1px dashed #ddd; border-radius: 4px; display: flex; align-items: center; justify-content: center; }
+.images { display: flex; flex-wrap: wrap; gap: 8px; align-content: flex-start; }
+.images figure { margin: 0; text-align: center; font-size: 11px; width: 72px; }
+.images svg { display: block; margin: 0 auto; border: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 12px 0; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; }
 td.num { text-align: right; white-space: nowrap; }

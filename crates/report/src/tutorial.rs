@@ -11,7 +11,7 @@ use crate::page::{Page, escape, slug};
 use crate::series::{
     Band, Config, band_caption, configs, layer_bands, metric_bands, num, shared_linear, shared_log,
 };
-use crate::{MAX_DETAILED, page_body};
+use crate::{MAX_DETAILED, images, page_body};
 
 /// What the tutorial printed for its configurations (its data had no seed, so these
 /// are single runs): experiment name, loss, accuracy, and the accuracy of its manual
@@ -43,7 +43,12 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
     );
     let mut categories = Vec::new();
     let mut values = Vec::new();
-    for e in experiments {
+    // Experiments that only look at initialization trained nothing: their accuracy is
+    // that of untrained networks, not a result, so they are named below instead.
+    let (trained, untrained): (Vec<&&ExperimentTables>, Vec<&&ExperimentTables>) = experiments
+        .iter()
+        .partition(|e| e.runs.iter().any(|r| r.epochs > 0));
+    for e in trained {
         for s in accuracy_summary(&e.runs) {
             let reference = TUTORIAL.iter().find(|t| t.0 == e.name && s.label == e.name);
             let (tut_acc, tut_loss) = match reference {
@@ -108,6 +113,18 @@ pub(crate) fn results(page: &mut Page, experiments: &[&ExperimentTables]) {
         }
     }
     page.html("</tbody></table>");
+    if !untrained.is_empty() {
+        let names: Vec<String> = untrained
+            .iter()
+            .map(|e| format!("<code>{}</code>", escape(&e.name)))
+            .collect();
+        let _ = write!(
+            page_body(page),
+            "<p class=\"note\">Not listed: {}, which look at networks at initialization \
+             only (no epoch trained).</p>",
+            names.join(", ")
+        );
+    }
     if categories.is_empty() {
         // A chart without categories draws nothing, and ECharts stops painting the
         // page's other charts over it.
@@ -374,22 +391,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
         .filter(|p| p.run_id == run.run_id && p.split == "train")
         .collect();
     let base = slug(&[&e.name, if c.label == e.name { "" } else { c.label }]);
-    let class1 = points.iter().filter(|p| p.label == 1).count();
-    page.chart(
-        &format!("{base}-data"),
-        &charts::scatter(
-            "Training data",
-            &format!("seed {}, {} points", run.seed, points.len()),
-            &points,
-        ),
-        "square",
-        &format!(
-            "{} points, {} of class 1, seed {}.",
-            points.len(),
-            class1,
-            run.seed
-        ),
-    );
+    data_figure(page, &base, run, &points);
     let grid: Vec<_> = e
         .boundary
         .iter()
@@ -462,7 +464,7 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
         &format!("{base}-loss"),
         &charts::bands_over_epochs(
             "Loss",
-            &format!("binary cross-entropy; {note}"),
+            &format!("{}; {note}", loss_name(run)),
             "loss",
             Scale::Linear,
             &loss,
@@ -477,11 +479,92 @@ fn configuration(page: &mut Page, e: &ExperimentTables, c: &Config<'_>) {
             "Accuracy",
             &note,
             "accuracy",
-            Scale::Fixed(0.4, 1.0),
+            accuracy_scale(run),
             &accuracy,
         ),
         "",
         &band_caption(&accuracy),
     );
     page.html("</div>");
+}
+
+/// The data a run trained on: its points on the plane, a grid of its images, or for
+/// other data a sentence saying what they are.
+fn data_figure(
+    page: &mut Page,
+    base: &str,
+    run: &vanishing_analysis::RunRow,
+    points: &[&vanishing_analysis::PointRow],
+) {
+    // Tables written before the `features` column held points of the plane only.
+    let features = points.first().map_or(2, |p| {
+        if p.features.is_empty() {
+            2
+        } else {
+            p.features.len()
+        }
+    });
+    if let Some(side) = images::image_side(&run.data, features) {
+        let _ = write!(
+            page_body(page),
+            "<figure class=\"chart\" id=\"{base}-data\">{}<figcaption>The first {} of the \
+             {} training images kept in the tables (seed {}), {side}x{side} pixels, with their \
+             classes.</figcaption></figure>",
+            images::grid(&run.data, side, points),
+            points.len().min(images::GRID_IMAGES),
+            points.len(),
+            run.seed,
+        );
+        return;
+    }
+    if features != 2 {
+        let _ = write!(
+            page_body(page),
+            "<div class=\"placeholder note\">{} samples of {features} features \
+             ({}): not drawn.</div>",
+            run.n_samples,
+            escape(&run.data),
+        );
+        return;
+    }
+    let class1 = points.iter().filter(|p| p.label == 1).count();
+    page.chart(
+        &format!("{base}-data"),
+        &charts::scatter(
+            "Training data",
+            &format!("seed {}, {} points", run.seed, points.len()),
+            points,
+        ),
+        "square",
+        &format!(
+            "{} points, {} of class 1, seed {}.",
+            points.len(),
+            class1,
+            run.seed
+        ),
+    );
+}
+
+/// The loss a run minimized, in words, from its resolved configuration.
+pub(crate) fn loss_name(run: &vanishing_analysis::RunRow) -> &'static str {
+    let loss = run
+        .config_toml
+        .lines()
+        .find_map(|l| l.strip_prefix("loss = "))
+        .map(|v| v.trim().trim_matches('"'));
+    match loss {
+        Some("mse") => "mean squared error",
+        Some("categorical_crossentropy") => "categorical cross-entropy",
+        _ => "binary cross-entropy",
+    }
+}
+
+/// The accuracy axis of a run: from 0.4 for a yes/no answer (chance is about a half),
+/// from 0 for several classes, where chance is far lower.
+pub(crate) fn accuracy_scale(run: &vanishing_analysis::RunRow) -> Scale {
+    if run.output == "softmax" {
+        Scale::Fixed(0.0, 1.0)
+    } else {
+        Scale::Fixed(0.4, 1.0)
+    }
 }

@@ -67,7 +67,7 @@ const NORMAL: Init = Init::Normal {
 #[divan::bench(args = ACTIVATIONS)]
 fn step(bencher: Bencher, name: &str) {
     let spec = tutorial(activation(name), NORMAL, RecordPolicy::Epoch, 0);
-    let arch = spec.model.architecture(2).unwrap();
+    let arch = spec.architecture(2).unwrap();
     let params = arch.init_params::<f32, _>(&mut ChaCha8Rng::seed_from_u64(0));
     let mut mlp = Mlp::new(arch, params, spec.optimizer, 32);
     let data = prepare_data(&spec).unwrap().train;

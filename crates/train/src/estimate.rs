@@ -5,7 +5,7 @@
 //! layer of a million units) give an absurd estimate instead of an overflow: these
 //! estimates exist precisely to refuse such specs before they are tried.
 
-use crate::{BinEdges, DataSpec, Precision, Quantity, RecordPolicy, RunSpec};
+use crate::{BinEdges, Precision, Quantity, RecordPolicy, RunSpec};
 
 /// Bytes a table row takes while a run's records wait in memory for their part to be
 /// written: the record itself plus the column buffers and the Parquet writer built from
@@ -14,9 +14,10 @@ use crate::{BinEdges, DataSpec, Precision, Quantity, RecordPolicy, RunSpec};
 /// 525 bytes a row; rounded up.
 const BYTES_PER_ROW: f64 = 550.0;
 
-/// Bytes per generated point: the dataset (two `f64` features and a label), its
-/// training or test copy, and the trainer's column-major copy in the run's precision.
-const BYTES_PER_POINT: f64 = 2.0 * (2.0 * 8.0 + 4.0) + 3.0 * 8.0;
+/// Bytes per generated sample and feature: the dataset's `f64`, its training or test
+/// copy, and the trainer's column-major copy in the run's precision (at most 8 bytes);
+/// its label, twice, and its targets come on top.
+const BYTES_PER_FEATURE: f64 = 3.0 * 8.0;
 
 /// Copies of the parameter vector a run holds: the parameters, their gradients, up to
 /// two optimizer slots, and the copy saved before a recorded step.
@@ -49,6 +50,9 @@ impl MemoryEstimate {
 /// What a spec's sizes come to, in floating point.
 struct Sizes {
     n_samples: f64,
+    features: f64,
+    /// Rows of the dataset table: the samples kept of the dataset.
+    dataset_rows: f64,
     train_rows: f64,
     test_rows: f64,
     batch: f64,
@@ -63,17 +67,19 @@ struct Sizes {
 
 impl Sizes {
     fn of(spec: &RunSpec) -> Self {
-        let n_samples = match spec.data {
-            DataSpec::Circles(c) => c.n_samples,
-            DataSpec::Moons(m) => m.n_samples,
-        } as f64;
+        // A data file not read yet counts as empty: the command line reads it before
+        // it asks for estimates.
+        let n_samples = spec.data.n_samples().unwrap_or(0) as f64;
+        let features = spec.data.features().unwrap_or(2);
+        let outputs = spec.model.output_units(spec.data.classes().unwrap_or(2));
+        let dataset_rows = crate::dataset_rows(spec.data.n_samples().unwrap_or(0), features) as f64;
         let test_rows = (n_samples * spec.test_fraction).ceil();
         let train_rows = (n_samples - test_rows).max(1.0);
         let batch = (spec.batch_size.max(1) as f64).min(train_rows);
-        let mut fan_in = 2.0;
+        let mut fan_in = features as f64;
         let mut parameters = 0.0;
         let mut units = 0.0;
-        for &width in spec.model.hidden.iter().chain(&[1]) {
+        for &width in spec.model.hidden.iter().chain(&[outputs]) {
             let width = width as f64;
             parameters += (fan_in + 1.0) * width;
             units += width;
@@ -88,6 +94,8 @@ impl Sizes {
         } + 1.0;
         Self {
             n_samples,
+            features: features as f64,
+            dataset_rows,
             train_rows,
             test_rows,
             batch,
@@ -118,7 +126,7 @@ impl RunSpec {
 
     fn estimated_rows_f64(&self) -> f64 {
         let sizes = Sizes::of(self);
-        self.record_rows(&sizes) + sizes.n_samples
+        self.record_rows(&sizes) + sizes.dataset_rows
     }
 
     /// Rows of the statistics, histograms, metrics and decision surface (every table
@@ -158,7 +166,8 @@ impl RunSpec {
         MemoryEstimate {
             parameters: PARAMETER_COPIES * sizes.parameters * scalar,
             activations,
-            data: sizes.n_samples * (BYTES_PER_POINT + BYTES_PER_ROW),
+            data: sizes.n_samples * (sizes.features * BYTES_PER_FEATURE + 32.0)
+                + sizes.dataset_rows * (BYTES_PER_ROW + sizes.features * 8.0),
             records: self.record_rows(&sizes) * BYTES_PER_ROW,
         }
     }
@@ -195,7 +204,7 @@ mod tests {
     use vanishing_data::Circles;
 
     use super::*;
-    use crate::ModelSpec;
+    use crate::{DataSpec, ModelSpec};
 
     #[track_caller]
     fn assert_close(found: f64, expected: f64) {
@@ -248,7 +257,11 @@ mod tests {
         assert_close(memory.parameters, 5.0 * 111.0 * 4.0);
         // 21 units, a minibatch of 32 and an evaluation chunk of all 1000 points.
         assert_close(memory.activations, 4.0 * 21.0 * (32.0 + 1000.0) * 4.0);
-        assert_close(memory.data, 1000.0 * (BYTES_PER_POINT + BYTES_PER_ROW));
+        // Two features a point, then the dataset table's rows of them.
+        assert_close(
+            memory.data,
+            1000.0 * (2.0 * BYTES_PER_FEATURE + 32.0) + 1000.0 * (BYTES_PER_ROW + 2.0 * 8.0),
+        );
         let record_rows = spec.estimated_rows() - 1000;
         assert_close(memory.records, record_rows as f64 * BYTES_PER_ROW);
         // 100 epochs of 32 steps, each counted as a full minibatch of 32, and 101

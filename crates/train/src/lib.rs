@@ -2,7 +2,8 @@
 //!
 //! A [`RunSpec`] describes one run: its data ([`DataSpec`]), network ([`ModelSpec`]),
 //! optimizer, schedule, [`RecordPolicy`] and seed. [`prepare_data`] generates its
-//! dataset; [`train`] builds an [`Mlp`] from the numeric core, runs the minibatch loop
+//! dataset (or takes a [`LoadedTable`] the caller read, standardized on the training
+//! rows when asked); [`train`] builds an [`Mlp`] from the numeric core, runs the minibatch loop
 //! (reshuffled every epoch from the run's seed) and sends what it observes to a
 //! [`Sink`]: per-layer [`Stats`] of every [`Quantity`] as [`LayerRecord`]s, optional
 //! [`HistogramRecord`]s on fixed [`BinEdges`] shared by every run, loss and accuracy as [`MetricRecord`]s, and the trained model's
@@ -32,6 +33,9 @@ pub use record::{
     BoundaryRecord, HistogramRecord, History, LayerRecord, MetricRecord, OwnedBoundary,
     OwnedHistogram, Quantity, Sink, Split, Stats, TensorRecord, Values,
 };
-pub use spec::{DataSpec, ModelSpec, Precision, RecordPolicy, RunSpec, TrainError};
+pub use spec::{
+    DATASET_SAMPLE_ROWS, DataSpec, FileData, LoadedTable, ModelSpec, Precision, RecordPolicy,
+    RunSpec, TrainError, dataset_rows,
+};
 pub use together::train_together;
 pub use trainer::{RunOutcome, prepare_data, train};

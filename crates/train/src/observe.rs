@@ -51,30 +51,68 @@ impl Recorded for f64 {
 /// A split converted once to the training precision, column-major.
 pub(crate) struct Rows<T> {
     pub(crate) x: Vec<T>,
+    /// The targets, column-major `n x k`: the label itself for a single output unit
+    /// (`k = 1`), one-hot over the classes for a softmax of `k` units.
     pub(crate) y: Vec<T>,
     pub(crate) n: usize,
     pub(crate) d: usize,
+    pub(crate) k: usize,
 }
 
 impl<T: Scalar> Rows<T> {
-    pub(crate) fn new(data: &Dataset) -> Self {
+    /// The rows of `data` with targets for `outputs` output units.
+    pub(crate) fn new(data: &Dataset, outputs: usize) -> Self {
         let (n, d) = (data.len(), data.n_features);
         let x = (0..d)
             .flat_map(|j| (0..n).map(move |i| T::from_f64(data.row(i)[j])))
             .collect();
-        let y = data
-            .labels
-            .iter()
-            .map(|&l| T::from_f64(f64::from(l)))
-            .collect();
-        Self { x, y, n, d }
+        let y = if outputs == 1 {
+            data.labels
+                .iter()
+                .map(|&l| T::from_f64(f64::from(l)))
+                .collect()
+        } else {
+            (0..outputs)
+                .flat_map(|c| {
+                    data.labels
+                        .iter()
+                        .map(move |&l| if l as usize == c { T::ONE } else { T::ZERO })
+                })
+                .collect()
+        };
+        Self {
+            x,
+            y,
+            n,
+            d,
+            k: outputs,
+        }
     }
 
-    /// Copies rows `start..start + len` into `x`, column-major.
-    pub(crate) fn chunk(&self, start: usize, len: usize, x: &mut [T]) {
+    /// Copies rows `start..start + len` into `x` and their targets into `y`, both
+    /// column-major.
+    pub(crate) fn chunk(&self, start: usize, len: usize, x: &mut [T], y: &mut [T]) {
         for j in 0..self.d {
             x[j * len..(j + 1) * len]
                 .copy_from_slice(&self.x[j * self.n + start..j * self.n + start + len]);
+        }
+        for c in 0..self.k {
+            y[c * len..(c + 1) * len]
+                .copy_from_slice(&self.y[c * self.n + start..c * self.n + start + len]);
+        }
+    }
+
+    /// Gathers the rows `order` into a minibatch: features into `x`, targets into `y`,
+    /// both column-major.
+    pub(crate) fn gather(&self, order: &[usize], x: &mut [T], y: &mut [T]) {
+        let rows = order.len();
+        for (r, &i) in order.iter().enumerate() {
+            for j in 0..self.d {
+                x[j * rows + r] = self.x[j * self.n + i];
+            }
+            for c in 0..self.k {
+                y[c * rows + r] = self.y[c * self.n + i];
+            }
         }
     }
 }
@@ -327,28 +365,51 @@ pub(crate) fn evaluate<T: Scalar>(
 ) -> (f64, f64) {
     let (mut loss_sum, mut correct) = (0.0, 0_usize);
     let chunk = eval.max_batch();
+    // The buffer holds the inputs of a chunk, then its targets.
+    let (eval_x, eval_y) = eval_x.split_at_mut(chunk * rows.d);
     for start in (0..rows.n).step_by(chunk) {
         let len = chunk.min(rows.n - start);
-        rows.chunk(start, len, &mut eval_x[..len * rows.d]);
+        rows.chunk(
+            start,
+            len,
+            &mut eval_x[..len * rows.d],
+            &mut eval_y[..len * rows.k],
+        );
         let x = MatRef::from_column_major_slice(&eval_x[..len * rows.d], len, rows.d);
         eval.infer(arch, weights.params, weights.moving, x);
-        let y = &rows.y[start..start + len];
+        let y = &eval_y[..len * rows.k];
         loss_sum += eval.loss(arch, y).to_f64() * len as f64;
-        // The single output column, as one slice.
         let out = eval.layer_buffers(arch.shapes().len() - 1).activation;
-        correct += count_correct(out, y);
+        correct += count_correct(&out[..len * rows.k], y, len);
     }
     let n = rows.n.max(1) as f64;
     (loss_sum / n, correct as f64 / n)
 }
 
-/// How many outputs fall on the side of one half their target is on.
-pub(crate) fn count_correct<T: Scalar>(out: &[T], y: &[T]) -> usize {
-    let half = T::from_f64(0.5);
-    out.iter()
-        .zip(y)
-        .filter(|&(&p, &t)| (p > half) == (t > half))
-        .count()
+/// How many of `len` samples the outputs `out` classify as their targets `y` do (both
+/// column-major `len x k`): for a single output, whether it falls on the side of one
+/// half its target is on; for several, whether the largest output (the first of equal
+/// ones, as numpy's `argmax`) is the target's class.
+pub(crate) fn count_correct<T: Scalar>(out: &[T], y: &[T], len: usize) -> usize {
+    if out.len() == len {
+        let half = T::from_f64(0.5);
+        return out
+            .iter()
+            .zip(y)
+            .filter(|&(&p, &t)| (p > half) == (t > half))
+            .count();
+    }
+    let k = out.len() / len.max(1);
+    let argmax = |values: &[T], i: usize| {
+        (1..k).fold(0, |best, c| {
+            if values[c * len + i] > values[best * len + i] {
+                c
+            } else {
+                best
+            }
+        })
+    };
+    (0..len).filter(|&i| argmax(out, i) == argmax(y, i)).count()
 }
 
 /// Sends the output of `weights` (in evaluation mode) over a grid around the training
@@ -402,7 +463,7 @@ pub(crate) fn boundary<T: Scalar, S: Sink + ?Sized>(
 
 /// Whether the run draws its decision surface after training.
 pub(crate) fn draws_boundary<T>(spec: &RunSpec, train: &Rows<T>) -> bool {
-    spec.boundary_grid >= 2 && train.d == 2 && train.n > 0
+    spec.boundary_grid >= 2 && train.d == 2 && train.k == 1 && train.n > 0
 }
 
 /// Computes the statistics (and the histogram, when enabled) of one tensor and sends
@@ -442,5 +503,29 @@ fn send<S: Sink + ?Sized, T: Recorded>(
             edges,
             counts,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_correct;
+
+    #[test]
+    fn accuracy_is_the_arg_max_for_several_outputs_and_the_half_for_one() {
+        // Three samples, three classes, column-major: sample 0 says class 2, sample 1
+        // class 0, sample 2 ties between classes 0 and 1 (the first wins, as argmax).
+        let out = [0.1, 0.7, 0.4, 0.2, 0.2, 0.4, 0.7, 0.1, 0.2];
+        let targets = |classes: [usize; 3]| {
+            let mut y = [0.0; 9];
+            for (i, c) in classes.into_iter().enumerate() {
+                y[c * 3 + i] = 1.0;
+            }
+            y
+        };
+        assert_eq!(count_correct(&out, &targets([2, 0, 0]), 3), 3);
+        assert_eq!(count_correct(&out, &targets([2, 0, 1]), 3), 2);
+        assert_eq!(count_correct(&out, &targets([0, 1, 2]), 3), 0);
+        // One output: right where it falls on its target's side of one half.
+        assert_eq!(count_correct(&[0.9_f64, 0.2, 0.6], &[1.0, 1.0, 0.0], 3), 1);
     }
 }

@@ -50,12 +50,12 @@ pub(crate) struct Run<'a, T> {
 impl<'a, T: Recorded> Run<'a, T> {
     /// The run of `spec` on its prepared data, with recording buffers for `arch`.
     pub(crate) fn new(spec: &'a RunSpec, data: &DataSplit, arch: &Architecture) -> Self {
-        let train = Rows::<T>::new(&data.train);
+        let train = Rows::<T>::new(&data.train, arch.outputs());
         Self {
             order: (0..train.n).collect(),
             shuffle: stream(spec.seed, STREAM_SHUFFLE),
             recorder: Recorder::new(spec, arch, batch_rows(spec, train.n)),
-            test: Rows::new(&data.test),
+            test: Rows::new(&data.test, arch.outputs()),
             train,
             spec,
             stopped: false,

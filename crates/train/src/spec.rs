@@ -1,24 +1,156 @@
+use std::sync::Arc;
+
 use vanishing_core::{Activation, Architecture, CoreError, Init, LayerSpec, Loss, Norm, Optimizer};
-use vanishing_data::{Circles, DataError, Moons};
+use vanishing_data::{Circles, DataError, Dataset, Digits, Moons, Shapeset};
 
 /// Which dataset a run trains on.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DataSpec {
     /// scikit-learn's `make_circles`.
     Circles(Circles),
     /// scikit-learn's `make_moons`.
     Moons(Moons),
+    /// Glorot & Bengio's Shapeset-3x2: 32x32 grey images of one or two shapes, nine
+    /// classes.
+    Shapeset(Shapeset),
+    /// The UCI 8x8 handwritten digits, all 1,797 of them, ten classes.
+    Digits,
+    /// A table of the user's own, read by the caller (this crate does no IO).
+    File(FileData),
+}
+
+/// A data file as an experiment names it, and its content once the caller has read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileData {
+    /// The path as written in the experiment file (relative to that file).
+    pub path: String,
+    /// The column holding the class labels.
+    pub label: String,
+    /// The feature columns, or `None` for every other numeric column.
+    pub features: Option<Vec<String>>,
+    /// Whether every feature is standardized with the training rows' mean and standard
+    /// deviation (the test rows with the same numbers, so nothing leaks from them).
+    pub standardize: bool,
+    /// The table, once read; `None` where no file system is at hand (the lab), which
+    /// makes the run refuse to start.
+    pub table: Option<Arc<LoadedTable>>,
+}
+
+/// A user's table, read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedTable {
+    /// The rows, with labels mapped to `0..k` (in the order of `classes`).
+    pub dataset: Dataset,
+    /// The feature columns' names, in the dataset's column order.
+    pub feature_names: Vec<String>,
+    /// The label values the classes stand for, sorted.
+    pub classes: Vec<i64>,
+    /// The first 16 hex digits of the SHA-256 of the file's bytes: part of every run's
+    /// configuration, so that a changed file is a changed run.
+    pub content_hash: String,
 }
 
 impl DataSpec {
-    /// The generator's name, as written in experiment files.
+    /// The data's kind, as written in experiment files.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Circles(_) => "circles",
             Self::Moons(_) => "moons",
+            Self::Shapeset(_) => "shapeset",
+            Self::Digits => "digits",
+            Self::File(_) => "file",
+        }
+    }
+
+    /// Input features of each sample; `None` for a file not read yet.
+    pub fn features(&self) -> Option<usize> {
+        match self {
+            Self::Circles(_) | Self::Moons(_) => Some(2),
+            Self::Shapeset(_) => {
+                Some(vanishing_data::SHAPESET_SIDE * vanishing_data::SHAPESET_SIDE)
+            }
+            Self::Digits => Some(vanishing_data::DIGITS_SIDE * vanishing_data::DIGITS_SIDE),
+            Self::File(f) => f.table.as_ref().map(|t| t.dataset.n_features),
+        }
+    }
+
+    /// Number of classes; `None` for a file not read yet.
+    pub fn classes(&self) -> Option<usize> {
+        match self {
+            Self::Circles(_) | Self::Moons(_) => Some(2),
+            Self::Shapeset(_) => Some(vanishing_data::SHAPESET_CLASSES.len()),
+            Self::Digits => Some(10),
+            Self::File(f) => f.table.as_ref().map(|t| t.classes.len()),
+        }
+    }
+
+    /// Number of samples; `None` for a file not read yet.
+    pub fn n_samples(&self) -> Option<usize> {
+        match self {
+            Self::Circles(c) => Some(c.n_samples),
+            Self::Moons(m) => Some(m.n_samples),
+            Self::Shapeset(s) => Some(s.n_samples),
+            Self::Digits => Some(Digits::N_SAMPLES),
+            Self::File(f) => f.table.as_ref().map(|t| t.dataset.len()),
+        }
+    }
+
+    /// The dataset, generated from `seed` or as read.
+    ///
+    /// # Errors
+    /// [`TrainError::Data`] for refused parameters, [`TrainError::FileNotRead`] for a
+    /// file nobody has read.
+    pub fn generate(&self, seed: u64) -> Result<Dataset, TrainError> {
+        Ok(match self {
+            Self::Circles(c) => c.generate_seeded(seed)?,
+            Self::Moons(m) => m.generate_seeded(seed)?,
+            Self::Shapeset(s) => s.generate_seeded(seed)?,
+            Self::Digits => Digits::load(),
+            Self::File(f) => match &f.table {
+                Some(t) => t.dataset.clone(),
+                None => {
+                    return Err(TrainError::FileNotRead {
+                        path: f.path.clone(),
+                    });
+                }
+            },
+        })
+    }
+
+    /// Whether every feature is standardized on the training rows.
+    pub fn standardizes(&self) -> bool {
+        matches!(self, Self::File(f) if f.standardize)
+    }
+
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// The generator's [`DataError`].
+    pub fn validate(&self) -> Result<(), DataError> {
+        match self {
+            Self::Circles(c) => c.validate(),
+            Self::Moons(m) => m.validate(),
+            Self::Shapeset(s) => s.validate(),
+            Self::Digits | Self::File(_) => Ok(()),
         }
     }
 }
+
+/// Rows of a dataset of `n_samples` samples of `features` features that the `dataset`
+/// table keeps for each seed: every point of two-feature data (the scatter plot shows
+/// them all), and of wider data such as images the first [`DATASET_SAMPLE_ROWS`] in
+/// generation order, a sample of the seed's data rather than every pixel of every run.
+pub fn dataset_rows(n_samples: usize, features: usize) -> usize {
+    if features <= 2 {
+        n_samples
+    } else {
+        n_samples.min(DATASET_SAMPLE_ROWS)
+    }
+}
+
+/// The most rows of data wider than two features that the `dataset` table keeps per
+/// seed (see [`dataset_rows`]).
+pub const DATASET_SAMPLE_ROWS: usize = 1000;
 
 /// The floating-point type a run computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,7 +199,8 @@ pub struct ModelSpec {
     pub hidden: Vec<usize>,
     /// Activation of every hidden layer.
     pub activation: Activation,
-    /// Activation of the single output unit.
+    /// Activation of the output layer: one unit for a yes/no answer (sigmoid, or any
+    /// other with `mse`), one unit per class for [`Activation::Softmax`].
     pub output: Activation,
     /// Initializer of every kernel, the output layer's included (as the tutorial does).
     pub init: Init,
@@ -82,11 +215,26 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// The validated core architecture for inputs of `inputs` features.
+    /// Units of the output layer for data of `classes` classes: one per class after a
+    /// softmax, otherwise a single yes/no unit.
+    pub fn output_units(&self, classes: usize) -> usize {
+        if self.output == Activation::Softmax {
+            classes
+        } else {
+            1
+        }
+    }
+
+    /// The validated core architecture for inputs of `inputs` features and data of
+    /// `classes` classes.
     ///
     /// # Errors
-    /// As [`Architecture::new`].
-    pub fn architecture(&self, inputs: usize) -> Result<Architecture, CoreError> {
+    /// As [`Architecture::new`], and [`TrainError::BinaryOutput`] for a single output
+    /// unit asked to tell more than two classes apart.
+    pub fn architecture(&self, inputs: usize, classes: usize) -> Result<Architecture, TrainError> {
+        if self.output != Activation::Softmax && classes > 2 {
+            return Err(TrainError::BinaryOutput { classes });
+        }
         let mut layers: Vec<LayerSpec> = self
             .hidden
             .iter()
@@ -97,8 +245,12 @@ impl ModelSpec {
                 ..LayerSpec::dense(units, self.activation, self.init)
             })
             .collect();
-        layers.push(LayerSpec::dense(1, self.output, self.init));
-        Architecture::new(inputs, layers, self.loss)
+        layers.push(LayerSpec::dense(
+            self.output_units(classes),
+            self.output,
+            self.init,
+        ));
+        Ok(Architecture::new(inputs, layers, self.loss)?)
     }
 
     /// Name of layer `layer` (1-based from the input side): `hidden1`, `hidden2`, ...,
@@ -151,6 +303,21 @@ pub enum TrainError {
     /// The network or optimizer was refused.
     #[error("model: {0}")]
     Model(#[from] CoreError),
+    /// A single output unit cannot tell more than two classes apart.
+    #[error(
+        "the data have {classes} classes, but a single output unit answers yes or no: use output = \"softmax\""
+    )]
+    BinaryOutput {
+        /// Classes in the data.
+        classes: usize,
+    },
+    /// The run's data file was never read (where there is no file system, as in the
+    /// lab).
+    #[error("the data file `{path}` has not been read: only the command line reads data files")]
+    FileNotRead {
+        /// The path as written.
+        path: String,
+    },
     /// A schedule parameter was refused.
     #[error("train: {name} must be {expected}, got {value}")]
     Schedule {
@@ -164,15 +331,21 @@ pub enum TrainError {
 }
 
 impl RunSpec {
+    /// The run's network for inputs of `inputs` features.
+    ///
+    /// # Errors
+    /// As [`ModelSpec::architecture`].
+    pub fn architecture(&self, inputs: usize) -> Result<Architecture, TrainError> {
+        self.model
+            .architecture(inputs, self.data.classes().unwrap_or(2))
+    }
+
     /// Checks every part of the spec without training.
     ///
     /// # Errors
     /// The first [`TrainError`] found.
     pub fn validate(&self) -> Result<(), TrainError> {
-        match self.data {
-            DataSpec::Circles(c) => c.validate()?,
-            DataSpec::Moons(m) => m.validate()?,
-        }
+        self.data.validate()?;
         let schedule = |name, expected, value: String| {
             Err(TrainError::Schedule {
                 name,
@@ -216,7 +389,7 @@ impl RunSpec {
                 "[]".to_owned(),
             );
         }
-        self.model.architecture(2)?;
+        self.architecture(self.data.features().unwrap_or(2))?;
         self.optimizer.validate()?;
         Ok(())
     }

@@ -53,9 +53,7 @@ pub fn train_together<S: Sink>(
         while end < specs.len() && end - start < LANES && shares_lanes(specs, data, start, end) {
             end += 1;
         }
-        let arch = specs[start]
-            .model
-            .architecture(data[start].train.n_features)?;
+        let arch = specs[start].architecture(data[start].train.n_features)?;
         let (specs, data, sinks) = (
             &specs[start..end],
             &data[start..end],
@@ -190,7 +188,7 @@ impl<T: Recorded> Lanes<T> {
             eval_x: vec![T::ZERO; eval_block * d * LANES],
             single: Workspace::new(&arch, batch),
             single_eval: Workspace::new(&arch, eval_rows),
-            single_eval_x: vec![T::ZERO; eval_rows * d],
+            single_eval_x: vec![T::ZERO; eval_rows * (d + runs[0].train.k)],
             lane_params: vec![T::ZERO; arch.n_params()],
             lane_grads: vec![T::ZERO; arch.n_params()],
             eval_chunk: eval_rows,

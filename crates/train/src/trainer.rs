@@ -11,7 +11,7 @@ use vanishing_data::{Dataset, Split as DataSplit};
 
 use crate::observe::{EVAL_CHUNK, Recorded, STREAM_SPLIT, batch_rows, evaluate, stream};
 use crate::run_loop::{Alone, Engine, Run, State, train_runs};
-use crate::{DataSpec, Mlp, Precision, RunSpec, Sink, TrainError};
+use crate::{Mlp, Precision, RunSpec, Sink, TrainError};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,18 +35,42 @@ pub struct RunOutcome {
 /// # Errors
 /// [`TrainError::Data`] for refused data parameters.
 pub fn prepare_data(spec: &RunSpec) -> Result<DataSplit, TrainError> {
-    let data = match spec.data {
-        DataSpec::Circles(c) => c.generate_seeded(spec.seed)?,
-        DataSpec::Moons(m) => m.generate_seeded(spec.seed)?,
-    };
-    if spec.test_fraction == 0.0 {
+    let data = spec.data.generate(spec.seed)?;
+    let mut split = if spec.test_fraction == 0.0 {
         let n_features = data.n_features;
-        return Ok(DataSplit {
+        DataSplit {
             train: data,
             test: Dataset::empty(n_features),
-        });
+        }
+    } else {
+        data.stratified_split(spec.test_fraction, &mut stream(spec.seed, STREAM_SPLIT))?
+    };
+    if spec.data.standardizes() {
+        standardize(&mut split);
     }
-    Ok(data.stratified_split(spec.test_fraction, &mut stream(spec.seed, STREAM_SPLIT))?)
+    Ok(split)
+}
+
+/// Centres every feature on the training rows' mean and divides it by their standard
+/// deviation (the population's, as scikit-learn's `StandardScaler`), the test rows by
+/// the same numbers, so that nothing of the test rows leaks into training. A feature
+/// constant on the training rows is only centred.
+fn standardize(split: &mut DataSplit) {
+    let d = split.train.n_features;
+    let n = split.train.len().max(1) as f64;
+    for j in 0..d {
+        let train = &split.train;
+        let column = || (0..train.len()).map(|i| train.x[i * d + j]);
+        let mean = column().sum::<f64>() / n;
+        let var = column().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+        for data in [&mut split.train, &mut split.test] {
+            for i in 0..data.len() {
+                let v = &mut data.x[i * d + j];
+                *v = (*v - mean) / scale;
+            }
+        }
+    }
 }
 
 /// Trains one run on prepared data, sending every record to `sink`.
@@ -60,7 +84,7 @@ pub fn train<S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Result<RunOutcome, TrainError> {
     spec.validate()?;
-    let arch = spec.model.architecture(data.train.n_features)?;
+    let arch = spec.architecture(data.train.n_features)?;
     Ok(match spec.precision {
         Precision::F32 => alone::<f32, S>(spec, data, arch, sink),
         Precision::F64 => alone::<f64, S>(spec, data, arch, sink),
@@ -96,9 +120,10 @@ impl<T: Recorded> Network<T> {
         let params = run.initial_params(&arch);
         Self {
             eval: Workspace::new(&arch, eval_rows),
-            eval_x: vec![T::ZERO; eval_rows * train.d],
+            // An evaluation chunk's inputs, then its targets.
+            eval_x: vec![T::ZERO; eval_rows * (train.d + train.k)],
             batch_x: vec![T::ZERO; batch * train.d],
-            batch_y: vec![T::ZERO; batch],
+            batch_y: vec![T::ZERO; batch * train.k],
             mlp: Mlp::new(arch, params, run.spec.optimizer, batch),
         }
     }
@@ -113,15 +138,11 @@ impl<T: Recorded> Engine<T> for Network<T> {
 
     fn gradients(&mut self, runs: &[Run<'_, T>], start: usize, rows: usize) -> [T; LANES] {
         let run = &runs[0];
-        let (n, d) = (run.train.n, run.train.d);
-        for (r, &i) in run.order[start..start + rows].iter().enumerate() {
-            for j in 0..d {
-                self.batch_x[j * rows + r] = run.train.x[j * n + i];
-            }
-            self.batch_y[r] = run.train.y[i];
-        }
-        let x = MatRef::from_column_major_slice(&self.batch_x[..rows * d], rows, d);
-        [self.mlp.compute_gradients(x, &self.batch_y[..rows]); LANES]
+        let (d, k) = (run.train.d, run.train.k);
+        let (x, y) = (&mut self.batch_x[..rows * d], &mut self.batch_y[..rows * k]);
+        run.train.gather(&run.order[start..start + rows], x, y);
+        let x = MatRef::from_column_major_slice(x, rows, d);
+        [self.mlp.compute_gradients(x, y); LANES]
     }
 
     fn step(&mut self) {

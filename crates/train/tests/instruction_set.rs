@@ -52,8 +52,8 @@ fn activations() -> [(Activation, Init, DataSpec); 4] {
         std: 1.0,
     };
     [
-        (Activation::Sigmoid, tutorial, circles),
-        (Activation::Tanh, tutorial, moons),
+        (Activation::Sigmoid, tutorial, circles.clone()),
+        (Activation::Tanh, tutorial, moons.clone()),
         (Activation::Relu, Init::HeNormal, circles),
         (Activation::Softsign, Init::GlorotUniform, moons),
     ]
@@ -149,7 +149,7 @@ fn records_do_not_depend_on_the_instruction_set() {
         for optimizer in optimizers() {
             for structure in structures {
                 for precision in [Precision::F32, Precision::F64] {
-                    let spec = spec(activation, optimizer, structure, precision);
+                    let spec = spec(activation.clone(), optimizer, structure, precision);
                     let name =
                         format!("{} {optimizer:?} {structure:?} {precision:?}", activation.0);
                     let data = prepare_data(&spec).unwrap();
@@ -168,7 +168,7 @@ fn records_do_not_depend_on_the_instruction_set() {
     for activation in activations() {
         for precision in [Precision::F32, Precision::F64] {
             let spec = spec(
-                activation,
+                activation.clone(),
                 Optimizer::RmsProp(RmsProp::default()),
                 (Norm::None, false),
                 precision,

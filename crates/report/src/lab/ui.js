@@ -88,14 +88,20 @@
       "",
       "[data]",
       'kind = "' + s.data + '"',
-      "n_samples = " + s.n_samples,
-      "noise = " + float(s.noise),
+    ];
+    // Only the generators draw a number of samples; only the plane's add noise. The
+    // images have several classes, which a softmax output tells apart.
+    if (s.data !== "digits") { lines.push("n_samples = " + s.n_samples); }
+    const images = s.data === "shapeset" || s.data === "digits";
+    if (!images) { lines.push("noise = " + float(s.noise)); }
+    lines.push(
       "",
       "[model]",
       "hidden = [" + hidden.join(", ") + "]",
       'activation = "' + s.activation + '"',
-      "init = " + (INITS[s.init] || INITS.normal1),
-    ];
+      "init = " + (INITS[s.init] || INITS.normal1)
+    );
+    if (images) { lines.push('output = "softmax"'); }
     if (s.norm !== "none") { lines.push('norm = "' + s.norm + '"'); }
     if (s.residual) { lines.push("residual = true"); }
     lines.push("", "[optimizer]", 'kind = "' + s.optimizer + '"', "learning_rate = " + float(s.learning_rate));
