@@ -19,4 +19,5 @@ mod input;
 pub mod keras;
 pub mod runner;
 pub mod sweep;
+pub mod table_data;
 mod workers;
