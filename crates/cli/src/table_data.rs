@@ -384,6 +384,15 @@ fn expected(role: Role) -> &'static str {
 /// column would bury the message.
 const LISTED_NAMES: usize = 20;
 
+/// A column's name for a list in a message, where an empty name would be invisible.
+fn shown_name(name: &str) -> String {
+    if name.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        format!("`{name}`")
+    }
+}
+
 fn name_list(names: &[String]) -> String {
     if names.is_empty() {
         return "none".to_owned();
@@ -391,7 +400,7 @@ fn name_list(names: &[String]) -> String {
     let mut out: Vec<String> = names
         .iter()
         .take(LISTED_NAMES)
-        .map(|n| format!("`{n}`"))
+        .map(|n| shown_name(n))
         .collect();
     if names.len() > LISTED_NAMES {
         out.push(format!("and {} more", names.len() - LISTED_NAMES));
@@ -403,7 +412,7 @@ fn described_list(columns: &[(String, String)]) -> String {
     let mut out: Vec<String> = columns
         .iter()
         .take(LISTED_NAMES)
-        .map(|(name, what)| format!("`{name}`: {what}"))
+        .map(|(name, what)| format!("{}: {what}", shown_name(name)))
         .collect();
     if columns.len() > LISTED_NAMES {
         out.push(format!("and {} more", columns.len() - LISTED_NAMES));
@@ -1069,7 +1078,7 @@ impl CsvColumn {
             CsvValue::Number(v, text) => {
                 self.numbers += 1;
                 if !v.is_finite() && self.first_non_finite.is_none() {
-                    self.first_non_finite = Some((at, text.to_owned()));
+                    self.first_non_finite = Some((at, quoted(text)));
                 }
                 v
             }
