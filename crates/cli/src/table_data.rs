@@ -1283,6 +1283,8 @@ fn read_csv(req: &TableRequest, bytes: &[u8]) -> Result<Parsed, TableDataError> 
     let n_rows = labels.len();
     let mut x = vec![0.0; n_rows * d];
     for (k, &j) in features.iter().enumerate() {
+        // Every feature is a candidate (the requested columns, or numeric ones among
+        // every column but the label and the index), so the search always succeeds.
         let Some(c) = candidates.iter().position(|&c| c == j) else {
             continue;
         };

@@ -844,3 +844,49 @@ fn a_long_cell_is_cut_short_in_the_message() {
     let message = refusal(&path, "y", None, &["is not an integer"]);
     assert!(message.len() < 400, "{message}");
 }
+
+/// Reads `bytes` with each byte damaged in turn, and returns how many reads gave a
+/// table and how many an error; a panic that escaped or a hang would fail the test.
+fn damage_each_byte(dir: &TempDir, name: &str, bytes: &[u8], features: &[&str]) -> [usize; 2] {
+    let mut outcomes = [0; 2];
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.to_vec();
+        damaged[at] ^= 0x5a;
+        let path = write(dir, name, &damaged);
+        match read(&path, "y", Some(features)) {
+            Ok(_) => outcomes[0] += 1,
+            Err(e) => {
+                let message = e.to_string();
+                assert!(
+                    message.starts_with(&format!("{}: ", path.display())),
+                    "byte {at}: {message}"
+                );
+                outcomes[1] += 1;
+            }
+        }
+    }
+    outcomes
+}
+
+#[test]
+fn every_damaged_byte_of_a_file_gives_a_table_or_an_error() {
+    // polars' Parquet decoder panics on some damaged files (failed assertions, slices
+    // out of range); the reader turns those panics into errors.
+    let dir = TempDir::new().unwrap();
+    let good = write_parquet(
+        &dir,
+        "good.parquet",
+        vec![
+            Column::new("y".into(), [0i64, 1, 0, 1]),
+            Column::new("a".into(), [Some(1.0f64), Some(2.0), None, Some(4.0)]),
+            Column::new("b".into(), [1i32, 2, 3, 4]),
+        ],
+    );
+    let bytes = fs::read(&good).unwrap();
+    let [tables, errors] = damage_each_byte(&dir, "damaged.parquet", &bytes, &["b"]);
+    assert!(tables > 0 && errors > 0, "{tables} tables, {errors} errors");
+
+    let bytes = b"y,a,b\n0,1.5,\"x\ny\"\n1,-2,z\n";
+    let [tables, errors] = damage_each_byte(&dir, "damaged.csv", bytes, &["a"]);
+    assert!(tables > 0 && errors > 0, "{tables} tables, {errors} errors");
+}
