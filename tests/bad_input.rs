@@ -303,9 +303,9 @@ fn a_trillion_samples_do_not_fit_in_memory() {
         &[
             "bad.toml:3:13:",
             "`data.n_samples`",
-            // 10^11 points of 614 bytes each (generated, copied, and a table row).
-            "one run needs about 61 TB of memory",
-            "data 61 TB",
+            // 10^11 points of 646 bytes each (two features generated and copied, label and targets, a table row).
+            "one run needs about 65 TB of memory",
+            "data 65 TB",
             "this machine has",
             "available",
         ],
@@ -517,4 +517,123 @@ fn any_number_of_jobs_is_taken_as_at_most_one_thread_per_group_of_runs() {
     );
     // It used to start threads until the count ran out, which never happened.
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// An experiment reading `data.csv` beside it with `model` lines of its own.
+fn file_experiment(data: &str, model: &str) -> String {
+    experiment(&format!(
+        "[data]\nkind = \"file\"\npath = \"{data}\"\nlabel = \"y\"\n[model]\nhidden = [3]\nactivation = \"tanh\"\n{model}"
+    ))
+}
+
+#[test]
+fn missing_data_file() {
+    let toml = file_experiment("absent.csv", "");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &["bad.toml:4:8:", "`data.path`", "absent.csv"],
+    );
+}
+
+#[test]
+fn data_file_without_its_label_column() {
+    let toml = file_experiment("points.csv", "");
+    check(
+        &[
+            ("bad.toml", toml.as_bytes()),
+            ("points.csv", b"a,b,label\n1,2,0\n3,4,1\n"),
+        ],
+        &["bad.toml:4:8:", "`data.path`", "points.csv", "`y`", "label"],
+    );
+}
+
+#[test]
+fn data_file_with_a_value_that_is_not_a_number() {
+    let toml = file_experiment("points.csv", "");
+    check(
+        &[
+            ("bad.toml", toml.as_bytes()),
+            ("points.csv", b"a,b,y\n1,2,0\n3,inf,1\n"),
+        ],
+        &["bad.toml:4:8:", "points.csv", "`b`", "line 3"],
+    );
+}
+
+#[test]
+fn data_file_with_labels_that_are_not_integers() {
+    let toml = file_experiment("points.csv", "");
+    check(
+        &[
+            ("bad.toml", toml.as_bytes()),
+            ("points.csv", b"a,b,y\n1,2,0\n3,4,1.5\n"),
+        ],
+        &["bad.toml:4:8:", "points.csv", "`y`", "line 3", "1.5"],
+    );
+}
+
+#[test]
+fn data_file_of_one_class() {
+    let toml = file_experiment("points.csv", "");
+    check(
+        &[
+            ("bad.toml", toml.as_bytes()),
+            ("points.csv", b"a,b,y\n1,2,1\n3,4,1\n"),
+        ],
+        &[
+            "bad.toml:4:8:",
+            "points.csv",
+            "single class",
+            "two distinct labels",
+        ],
+    );
+}
+
+#[test]
+fn three_classes_for_a_single_output_unit() {
+    let toml = file_experiment("points.csv", "");
+    check(
+        &[
+            ("bad.toml", toml.as_bytes()),
+            ("points.csv", b"a,b,y\n1,2,0\n3,4,1\n5,6,2\n"),
+        ],
+        &[
+            "bad.toml:4:8:",
+            "the data have 3 classes",
+            "output = \"softmax\"",
+        ],
+    );
+}
+
+#[test]
+fn softmax_as_a_hidden_activation() {
+    let toml = experiment(
+        "[data]\nkind = \"digits\"\n[model]\nhidden = [5]\nactivation = \"softmax\"\noutput = \"softmax\"\n",
+    );
+    check(&[("bad.toml", toml.as_bytes())], &["bad.toml:", "softmax"]);
+}
+
+#[test]
+fn images_with_a_single_output_unit() {
+    let toml =
+        experiment("[data]\nkind = \"shapeset\"\n[model]\nhidden = [5]\nactivation = \"tanh\"\n");
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:",
+            "`model.output`",
+            "the data have 9 classes",
+            "output = \"softmax\"",
+        ],
+    );
+}
+
+#[test]
+fn noise_for_digits() {
+    let toml = experiment(
+        "[data]\nkind = \"digits\"\nnoise = 0.1\n[model]\nhidden = [5]\nactivation = \"tanh\"\noutput = \"softmax\"\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &["bad.toml:4:1:", "`data.noise`", "unknown key"],
+    );
 }

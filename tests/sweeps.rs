@@ -332,6 +332,59 @@ fn an_edited_file_leaves_only_the_runs_it_defines() {
     assert!(tables.metrics.iter().all(|m| m.epoch <= 3));
 }
 
+#[test]
+fn a_changed_data_file_makes_its_runs_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("experiments");
+    fs::create_dir_all(&dir).unwrap();
+    let points = |flip: &str| {
+        let mut csv = String::from("a,b,y\n");
+        for i in 0..40 {
+            let (a, b) = (f64::from(i) / 40.0, f64::from(i % 7) / 7.0);
+            let y = if i == 0 {
+                flip
+            } else if a > 0.5 {
+                "1"
+            } else {
+                "0"
+            };
+            csv.push_str(&format!("{a},{b},{y}\n"));
+        }
+        csv
+    };
+    fs::write(dir.join("points.csv"), points("0")).unwrap();
+    let file = dir.join("own-data.toml");
+    fs::write(
+        &file,
+        "name = \"own-data\"\nseeds = { count = 2 }\n[data]\nkind = \"file\"\npath = \"points.csv\"\n\
+         label = \"y\"\nstandardize = true\n[model]\nhidden = [4]\nactivation = \"tanh\"\n\
+         [train]\nepochs = 2\nbatch_size = 8\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("data");
+    let run = |expected: &str| {
+        let output = vanishing(&run_args(&file, &out));
+        assert_success(&output);
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.contains(expected), "{stdout}");
+        read_experiment(&out.join("own-data")).unwrap().runs
+    };
+    let first = run("2 trained");
+    // The same bytes: nothing to do.
+    assert_eq!(run("0 trained").len(), 2);
+    // One label changed: both runs are new ones, with new configuration hashes.
+    fs::write(dir.join("points.csv"), points("1")).unwrap();
+    let changed = run("2 trained");
+    assert_eq!(changed.len(), 2);
+    for run in &changed {
+        assert!(
+            first.iter().all(|f| f.config_hash != run.config_hash),
+            "{} kept its hash",
+            run.config_hash
+        );
+    }
+}
+
 /// A Python with DuckDB, polars and pyarrow: `VANISHING_PYTHON`, else `python3` if it
 /// imports them.
 fn python_with_readers() -> Option<PathBuf> {
