@@ -23,6 +23,7 @@
 //! no IO and knows nothing of files, formats or training schedules.
 
 mod activation;
+mod blocked;
 mod error;
 mod fast_math;
 mod init;

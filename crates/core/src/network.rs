@@ -3,10 +3,11 @@ use std::ops::Range;
 use faer::{MatMut, MatRef, Par};
 use rand::Rng;
 
-use crate::kernels::{bias_grad, dense_forward, input_grad, weight_grad};
+use crate::kernels::{bias_grad, input_grad, weight_grad};
 use crate::norm::{self, Norm};
-use crate::threads;
-use crate::{Activation, CoreError, Init, Loss, Scalar};
+use crate::optim::KernelSlots;
+use crate::{Activation, CoreError, Init, Loss, Optimizer, OptimizerState, Scalar};
+use crate::{blocked, kernels, threads};
 
 /// One dense layer of a network: how many units, what follows the affine map, and how
 /// its kernel starts out.
@@ -314,6 +315,52 @@ pub struct Workspace<T> {
     delta: Vec<Vec<T>>,
     /// Per layer, what only normalized or residual layers need (empty otherwise).
     extra: Vec<LayerExtra<T>>,
+    /// A training step's kernel gradients of wide layers, one block at a time: one
+    /// buffer of `scratch_len` values per thread of `par` (none without wide layers).
+    scratch: Vec<Vec<T>>,
+    scratch_len: usize,
+    /// A wide layer's input gradient, transposed (`fan_in x batch`).
+    dx_t: Vec<T>,
+}
+
+/// The parameters as a backward pass sees them: read, or updated layer by layer (a
+/// training step).
+enum Params<'a, T> {
+    Read(&'a [T]),
+    Update {
+        params: &'a mut [T],
+        optimizer: &'a Optimizer,
+        state: &'a mut OptimizerState<T>,
+        iterations: u64,
+    },
+}
+
+impl<T: Scalar> Params<'_, T> {
+    fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    fn read(&self) -> &[T] {
+        match self {
+            Self::Read(p) => p,
+            Self::Update { params, .. } => params,
+        }
+    }
+
+    /// Applies the optimizer to the parameters `range` from their gradients (nothing
+    /// when only reading).
+    #[track_caller]
+    fn update(&mut self, range: Range<usize>, grads: &[T]) {
+        if let Self::Update {
+            params,
+            optimizer,
+            state,
+            iterations,
+        } = self
+        {
+            optimizer.update_range(*iterations, state, range.clone(), &mut params[range], grads);
+        }
+    }
 }
 
 /// The buffers of one layer beyond `Z`, `A` and `D`.
@@ -383,6 +430,13 @@ impl<T: Scalar> Workspace<T> {
                 }
             })
             .collect();
+        let scratch_len = arch
+            .shapes()
+            .iter()
+            .filter(|s| blocked::is_blocked(s.fan_in, s.units))
+            .map(|s| blocked::BLOCK.min(s.fan_in) * s.units)
+            .max()
+            .unwrap_or(0);
         Self {
             max_batch,
             batch: 0,
@@ -391,17 +445,40 @@ impl<T: Scalar> Workspace<T> {
             a: buffers(),
             delta: buffers(),
             extra,
+            scratch: if scratch_len > 0 {
+                vec![vec![T::ZERO; scratch_len]]
+            } else {
+                Vec::new()
+            },
+            scratch_len,
+            dx_t: vec![
+                T::ZERO;
+                max_batch
+                    * arch
+                        .shapes()
+                        .iter()
+                        .filter(|s| blocked::is_blocked(s.fan_in, s.units))
+                        .map(|s| s.fan_in)
+                        .max()
+                        .unwrap_or(0)
+            ],
         }
     }
 
-    /// The same buffers, with matrix products run with the given parallelism, and the
-    /// activation and derivative passes of layers of at least 65,536 values split
-    /// across the same threads. Only wide layers gain from threads; the result may
-    /// differ in the last bits from [`Par::Seq`], because the products' sums are split
-    /// differently (the elementwise passes compute each value alone and change nothing).
+    /// The same buffers, computing on `par`'s threads: the products of layers whose
+    /// kernel has at least 65,536 weights, which run in fixed blocks of 128 of the
+    /// kernel's rows or columns, are shared out block by block, and so are a training
+    /// step's updates of those kernels and the activation and derivative passes of
+    /// layers of at least 65,536 values. Only wide layers gain from threads. The blocks
+    /// depend on the layer's shape alone and every elementwise value is computed alone,
+    /// so the results are the same bits on any number of threads.
     #[must_use]
     pub fn with_par(mut self, par: Par) -> Self {
         self.par = par;
+        if self.scratch_len > 0 {
+            let buffers = threads::count(par).max(1);
+            self.scratch = vec![vec![T::ZERO; self.scratch_len]; buffers];
+        }
         self
     }
 
@@ -680,6 +757,67 @@ impl<T: Scalar> Workspace<T> {
         y: &[T],
         grads: &mut [T],
     ) -> T {
+        self.back_propagate(arch, Params::Read(params), x, y, grads)
+    }
+
+    /// One training step: [`Workspace::forward`], the backward pass, and `optimizer`'s
+    /// update of `params`, with the same bits as [`Workspace::forward_backward`]
+    /// followed by [`Optimizer::step_par`] on this workspace's `Par`, in less time: each
+    /// layer's parameters are updated as soon as the backward pass has read them, a
+    /// wide kernel block by block while the block is still in the processor's cache,
+    /// and a wide kernel's gradient is never written out. Returns the loss.
+    ///
+    /// Afterwards `grads` holds the gradients of every bias, scale and shift and of
+    /// every kernel that does not run in blocks (fewer than 65,536 weights); the entries
+    /// of the wider kernels are left as they were. A caller that records the gradients
+    /// of a step takes it as [`Workspace::forward_backward`] and [`Optimizer::step_par`]
+    /// instead, which leaves the same parameters. Batch normalization's moving
+    /// statistics are left to [`Workspace::update_moving_statistics`], as after
+    /// [`Workspace::forward_backward`]. A loss that is not finite updates nothing and
+    /// leaves `grads` as they were: a run stops there, with the parameters it had.
+    ///
+    /// # Panics
+    /// As [`Workspace::forward_backward`] and [`Optimizer::step`].
+    #[allow(clippy::too_many_arguments)] // The step's every input, as its two halves take them.
+    #[track_caller]
+    pub fn train_step(
+        &mut self,
+        arch: &Architecture,
+        params: &mut [T],
+        x: MatRef<'_, T>,
+        y: &[T],
+        grads: &mut [T],
+        optimizer: &Optimizer,
+        state: &mut OptimizerState<T>,
+    ) -> T {
+        self.forward(arch, params, x);
+        assert_eq!(params.len(), arch.n_params(), "train_step: parameter count");
+        let iterations = Optimizer::begin_step(state);
+        self.back_propagate(
+            arch,
+            Params::Update {
+                params,
+                optimizer,
+                state,
+                iterations,
+            },
+            x,
+            y,
+            grads,
+        )
+    }
+
+    /// The backward pass, reading the parameters or updating each layer's as soon as
+    /// it is done with them.
+    #[track_caller]
+    fn back_propagate(
+        &mut self,
+        arch: &Architecture,
+        mut params: Params<'_, T>,
+        x: MatRef<'_, T>,
+        y: &[T],
+        grads: &mut [T],
+    ) -> T {
         let batch = self.batch;
         assert_eq!(
             x.nrows(),
@@ -687,6 +825,8 @@ impl<T: Scalar> Workspace<T> {
             "backward: x is not the batch passed forward"
         );
         assert_eq!(grads.len(), arch.n_params(), "backward: gradient length");
+        assert_eq!(params.len(), arch.n_params(), "backward: parameter count");
+        let threads = threads::count(self.par);
         let last = arch.shapes().len() - 1;
         let n_out = batch * arch.outputs();
         let output = arch.layers()[last].activation;
@@ -698,6 +838,10 @@ impl<T: Scalar> Workspace<T> {
             y,
             &mut self.delta[last][..n_out],
         );
+        if matches!(params, Params::Update { .. }) && !loss.is_finite() {
+            // A run stops at a loss that is not finite, with the parameters it had.
+            return loss;
+        }
         for l in (0..=last).rev() {
             let layer = &arch.layers()[l];
             let s = &arch.shapes()[l];
@@ -713,7 +857,7 @@ impl<T: Scalar> Workspace<T> {
                 let d = &from_l[0][..n];
                 let xn = &extra.normalized[..n];
                 norm::scale_shift_grad(d, xn, batch, dgamma, dbeta);
-                let gamma = &params[s.scale.clone()];
+                let gamma = &params.read()[s.scale.clone()];
                 let du = &mut extra.product_grad[..n];
                 match layer.norm {
                     Norm::Batch => norm::column_input_grad(
@@ -752,51 +896,111 @@ impl<T: Scalar> Workspace<T> {
                 d
             };
             let d = MatRef::from_column_major_slice(d_product, batch, s.units);
+            let m = batch * s.fan_in;
+            // The previous layer's output (its own buffer if it is residual) and the
+            // gradient at it.
+            let (prev_output, prev_output_grad) = match extra_before.last_mut() {
+                Some(p) => (&p.output[..], &mut p.output_grad[..]),
+                None => (&[][..], &mut [][..]),
+            };
             let input = if l == 0 {
                 x
             } else {
-                let prev = &extra_before[l - 1];
-                let out = if prev.output.is_empty() {
+                let out = if prev_output.is_empty() {
                     &self.a[l - 1]
                 } else {
-                    &prev.output
+                    prev_output
                 };
-                MatRef::from_column_major_slice(&out[..batch * s.fan_in], batch, s.fan_in)
+                MatRef::from_column_major_slice(&out[..m], batch, s.fan_in)
             };
-            weight_grad(
-                MatMut::from_column_major_slice_mut(dw, s.fan_in, s.units),
-                input,
-                d,
-                self.par,
-            );
-            if let Some(d_prev) = before.last_mut() {
-                let m = batch * s.fan_in;
-                let prev_extra = &mut extra_before[l - 1];
-                let prev_residual = !prev_extra.output_grad.is_empty();
-                // The gradient at the previous layer's output goes where that layer
-                // reads it: its output gradient if it is residual (its activation's
-                // gradient is then taken from there), else straight into its `D`.
-                let g = if prev_residual {
-                    &mut prev_extra.output_grad[..m]
-                } else {
-                    &mut d_prev[..m]
+            // The gradient at the previous layer's output goes where that layer reads
+            // it: its output gradient if it is residual (its activation's gradient is
+            // then taken from there), else straight into its `D`.
+            let prev_residual = !prev_output_grad.is_empty();
+            let mut g: Option<&mut [T]> = match before.last_mut() {
+                Some(_) if prev_residual => Some(&mut prev_output_grad[..m]),
+                Some(d_prev) => Some(&mut d_prev[..m]),
+                None => None,
+            };
+            let kernel_range = s.kernel.clone();
+            let others = s.bias.start..s.shift.end;
+            if blocked::is_blocked(s.fan_in, s.units) {
+                let dx_t = g.is_some().then(|| {
+                    MatMut::from_column_major_slice_mut(&mut self.dx_t[..m], s.fan_in, batch)
+                });
+                let kernel = match &mut params {
+                    Params::Read(p) => {
+                        blocked::weight_grad(
+                            MatMut::from_column_major_slice_mut(dw, s.fan_in, s.units),
+                            input,
+                            d,
+                            threads,
+                        );
+                        blocked::Kernel::Read(arch.kernel(*p, l))
+                    }
+                    Params::Update {
+                        params,
+                        optimizer,
+                        state,
+                        iterations,
+                    } => blocked::Kernel::Update {
+                        w: MatMut::from_column_major_slice_mut(
+                            &mut params[kernel_range.clone()],
+                            s.fan_in,
+                            s.units,
+                        ),
+                        slots: KernelSlots::new(state, kernel_range, s.fan_in, s.units),
+                        optimizer: *optimizer,
+                        iterations: *iterations,
+                        scratch: &mut self.scratch,
+                    },
                 };
-                input_grad(
-                    MatMut::from_column_major_slice_mut(g, batch, s.fan_in),
+                blocked::Backward {
+                    a: input,
                     d,
-                    arch.kernel(params, l),
-                    self.par,
+                    kernel,
+                    dx_t,
+                }
+                .run(threads);
+                if let Some(g) = g.as_deref_mut() {
+                    // Back from `fan_in x batch` to the layer's `batch x fan_in`.
+                    let dx_t = &self.dx_t[..m];
+                    for (i, column) in g.chunks_exact_mut(batch).enumerate() {
+                        for (r, v) in column.iter_mut().enumerate() {
+                            *v = dx_t[i + r * s.fan_in];
+                        }
+                    }
+                }
+            } else {
+                let w = arch.kernel(params.read(), l);
+                weight_grad(
+                    MatMut::from_column_major_slice_mut(dw, s.fan_in, s.units),
+                    input,
+                    d,
+                    Par::Seq,
                 );
+                if let Some(g) = g.as_deref_mut() {
+                    input_grad(
+                        MatMut::from_column_major_slice_mut(g, batch, s.fan_in),
+                        d,
+                        w,
+                        Par::Seq,
+                    );
+                }
+                params.update(kernel_range.clone(), &grads[kernel_range]);
+            }
+            params.update(others.clone(), &grads[others]);
+            if let Some(g) = g {
                 if layer.residual {
                     // The skip connection passes this layer's output gradient on as it is.
                     for (gv, &ov) in g.iter_mut().zip(&extra.output_grad[..m]) {
                         *gv += ov;
                     }
                 }
+                let d_prev = &mut before[l - 1][..m];
                 if prev_residual {
-                    d_prev[..m].copy_from_slice(&prev_extra.output_grad[..m]);
+                    d_prev.copy_from_slice(&extra_before[l - 1].output_grad[..m]);
                 }
-                let d_prev = &mut d_prev[..m];
                 let prev = arch.layers()[l - 1].activation;
                 let z_prev = &self.z[l - 1][..m];
                 let a_prev = &self.a[l - 1][..m];
@@ -833,6 +1037,22 @@ impl<T: Scalar> Workspace<T> {
 /// The values of `x` column by column, the order of a column-major buffer of its shape.
 fn skip_values<T: Scalar>(x: MatRef<'_, T>) -> impl Iterator<Item = T> + '_ {
     (0..x.ncols()).flat_map(move |j| (0..x.nrows()).map(move |i| x[(i, j)]))
+}
+
+/// A dense layer's forward product: in blocks across `par`'s threads for a wide
+/// kernel, else on the calling thread.
+fn dense_forward<T: Scalar>(
+    z: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+    b: &[T],
+    par: Par,
+) {
+    if blocked::is_blocked(w.nrows(), w.ncols()) {
+        blocked::dense_forward(z, a, w, b, threads::count(par));
+    } else {
+        kernels::dense_forward(z, a, w, b, Par::Seq);
+    }
 }
 
 /// Below this many values an elementwise pass stays on the calling thread: a fork

@@ -1,4 +1,7 @@
-use faer::Par;
+use std::ops::Range;
+
+use faer::reborrow::ReborrowMut;
+use faer::{MatMut, MatRef, Par};
 
 use crate::{CoreError, Scalar, threads};
 
@@ -301,11 +304,231 @@ impl Optimizer {
         params: &mut [T],
         grads: &[T],
     ) {
+        self.update_with(self.step_size(iterations), slots, params, grads, false);
+    }
+
+    /// Adam's step size at step `iterations`, both bias corrections folded in, as
+    /// Keras computes it (0 for the other optimizers, which do not use it). The powers
+    /// come from the pure-Rust libm rather than the C library's `pow`, whose last bits
+    /// differ between platforms.
+    fn step_size(&self, iterations: u64) -> f64 {
+        match *self {
+            Self::Adam(o) => {
+                let t = iterations as f64;
+                o.learning_rate * (1.0 - libm::pow(o.beta_2, t)).sqrt()
+                    / (1.0 - libm::pow(o.beta_1, t))
+            }
+            Self::Sgd(_) | Self::RmsProp(_) => 0.0,
+        }
+    }
+
+    /// The update, given Adam's step size; `dispatched` when already running inside a
+    /// pulp dispatch (the loops are then compiled with its instruction set).
+    #[inline(always)]
+    fn update_with<T: Scalar>(
+        &self,
+        alpha: f64,
+        slots: &mut Slots<'_, T>,
+        params: &mut [T],
+        grads: &[T],
+        dispatched: bool,
+    ) {
         match *self {
             Self::Sgd(o) => sgd_step(o, slots, params, grads),
-            Self::RmsProp(o) => rmsprop_step(o, slots, params, grads),
-            Self::Adam(o) => adam_step(o, iterations, slots, params, grads),
+            Self::RmsProp(o) => rmsprop_step(o, slots, params, grads, dispatched),
+            Self::Adam(o) => adam_step(o, alpha, slots, params, grads),
         }
+    }
+}
+
+/// A step taken a piece at a time, as [`crate::Workspace::train_step`] takes it: each
+/// parameter is updated by the same arithmetic as in [`Optimizer::step`], so the
+/// pieces together are the bits of one step.
+impl Optimizer {
+    /// Starts a step: advances `state`'s iteration count and returns it.
+    pub(crate) fn begin_step<T>(state: &mut OptimizerState<T>) -> u64 {
+        state.iterations += 1;
+        state.iterations
+    }
+
+    /// Updates the parameters `range` of a step that `begin_step` started, given
+    /// `params` and `grads` as those parameters' slices.
+    ///
+    /// # Panics
+    /// If a slot the optimizer uses is too short for `range`, or the slices differ in
+    /// length from it.
+    #[track_caller]
+    pub(crate) fn update_range<T: Scalar>(
+        &self,
+        iterations: u64,
+        state: &mut OptimizerState<T>,
+        range: Range<usize>,
+        params: &mut [T],
+        grads: &[T],
+    ) {
+        assert!(
+            params.len() == range.len() && grads.len() == range.len(),
+            "optimizer update: lengths"
+        );
+        let mut slots = Slots {
+            momentum: slot_range(&mut state.momentum, range.clone()),
+            velocity: slot_range(&mut state.velocity, range.clone()),
+            average_gradient: slot_range(&mut state.average_gradient, range),
+        };
+        self.update(iterations, &mut slots, params, grads);
+    }
+
+    /// Updates a block of a kernel's rows, `w` (column-major storage, so that each
+    /// column's piece is contiguous), from its gradient `g` (the same shape, columns
+    /// contiguous) and its slots, column by column.
+    ///
+    /// # Panics
+    /// If the shapes differ or a column is not contiguous.
+    #[track_caller]
+    pub(crate) fn update_block<T: Scalar>(
+        &self,
+        iterations: u64,
+        w: MatMut<'_, T>,
+        g: MatRef<'_, T>,
+        slots: KernelSlots<'_, T>,
+    ) {
+        assert!(
+            w.nrows() == g.nrows() && w.ncols() == g.ncols(),
+            "optimizer update: block shapes"
+        );
+        /// Every column under one dispatch.
+        struct Block<'a, 'b, T> {
+            optimizer: &'a Optimizer,
+            alpha: f64,
+            w: MatMut<'b, T>,
+            g: MatRef<'b, T>,
+            slots: KernelSlots<'b, T>,
+        }
+        impl<T: Scalar> pulp::WithSimd for Block<'_, '_, T> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                let Self {
+                    optimizer,
+                    alpha,
+                    mut w,
+                    g,
+                    mut slots,
+                } = self;
+                for j in 0..w.ncols() {
+                    let params = w
+                        .rb_mut()
+                        .col_mut(j)
+                        .try_as_col_major_mut()
+                        .expect("a kernel's columns are contiguous")
+                        .as_slice_mut();
+                    let grads = g
+                        .col(j)
+                        .try_as_col_major()
+                        .expect("a gradient's columns are contiguous")
+                        .as_slice();
+                    let [momentum, velocity, average_gradient] = slots.column(j);
+                    let mut column = Slots {
+                        momentum,
+                        velocity,
+                        average_gradient,
+                    };
+                    optimizer.update_with(alpha, &mut column, params, grads, true);
+                }
+            }
+        }
+        crate::simd::simd_arch().dispatch(Block {
+            optimizer: self,
+            alpha: self.step_size(iterations),
+            w,
+            g,
+            slots,
+        });
+    }
+}
+
+/// `slot[range]`, or nothing for a slot the optimizer does not use.
+#[track_caller]
+fn slot_range<T>(slot: &mut [T], range: Range<usize>) -> &mut [T] {
+    if slot.is_empty() {
+        &mut []
+    } else {
+        &mut slot[range]
+    }
+}
+
+/// A kernel's optimizer slots viewed in the kernel's `fan_in x units` shape (each
+/// `None` if the optimizer does not use it), so that blocks of its rows can be updated
+/// apart, on different threads.
+pub(crate) struct KernelSlots<'a, T> {
+    slots: [Option<MatMut<'a, T>>; 3],
+}
+
+impl<'a, T: Scalar> KernelSlots<'a, T> {
+    /// The slots of the kernel at `range` of the parameters, `rows x cols`.
+    ///
+    /// # Panics
+    /// If a used slot is too short for `range`.
+    #[track_caller]
+    pub(crate) fn new(
+        state: &'a mut OptimizerState<T>,
+        range: Range<usize>,
+        rows: usize,
+        cols: usize,
+    ) -> Self {
+        let view = |slot: &'a mut Vec<T>| {
+            (!slot.is_empty())
+                .then(|| MatMut::from_column_major_slice_mut(&mut slot[range.clone()], rows, cols))
+        };
+        Self {
+            slots: [
+                view(&mut state.momentum),
+                view(&mut state.velocity),
+                view(&mut state.average_gradient),
+            ],
+        }
+    }
+
+    /// The first `row` rows of every slot, and the rest.
+    pub(crate) fn split_at_row(self, row: usize) -> (Self, Self) {
+        let [a, b, c] = self.slots.map(|s| match s {
+            Some(m) => {
+                let (top, bottom) = m.split_at_row_mut(row);
+                (Some(top), Some(bottom))
+            }
+            None => (None, None),
+        });
+        (
+            Self {
+                slots: [a.0, b.0, c.0],
+            },
+            Self {
+                slots: [a.1, b.1, c.1],
+            },
+        )
+    }
+
+    /// Rows `start..start + len` of every slot.
+    pub(crate) fn subrows(&mut self, start: usize, len: usize) -> KernelSlots<'_, T> {
+        let [a, b, c] = &mut self.slots;
+        KernelSlots {
+            slots: [a, b, c].map(|s| s.as_mut().map(|m| m.rb_mut().subrows_mut(start, len))),
+        }
+    }
+
+    /// Column `j` of every slot as a slice (empty for an unused slot).
+    #[inline(always)]
+    fn column(&mut self, j: usize) -> [&mut [T]; 3] {
+        let [a, b, c] = &mut self.slots;
+        [a, b, c].map(|s| match s {
+            Some(m) => m
+                .rb_mut()
+                .col_mut(j)
+                .try_as_col_major_mut()
+                .expect("a slot's columns are contiguous")
+                .as_slice_mut(),
+            None => &mut [],
+        })
     }
 }
 
@@ -356,6 +579,7 @@ fn slot_len_check<T>(slot: &[T], n: usize, name: &str) {
     );
 }
 
+#[inline(always)]
 fn sgd_step<T: Scalar>(o: Sgd, state: &mut Slots<'_, T>, params: &mut [T], grads: &[T]) {
     let lr = T::from_f64(o.learning_rate);
     if o.momentum == 0.0 {
@@ -380,7 +604,14 @@ fn sgd_step<T: Scalar>(o: Sgd, state: &mut Slots<'_, T>, params: &mut [T], grads
     }
 }
 
-fn rmsprop_step<T: Scalar>(o: RmsProp, state: &mut Slots<'_, T>, params: &mut [T], grads: &[T]) {
+#[inline(always)]
+fn rmsprop_step<T: Scalar>(
+    o: RmsProp,
+    state: &mut Slots<'_, T>,
+    params: &mut [T],
+    grads: &[T],
+    dispatched: bool,
+) {
     let n = params.len();
     slot_len_check(state.velocity, n, "velocity");
     let lr = T::from_f64(o.learning_rate);
@@ -397,7 +628,7 @@ fn rmsprop_step<T: Scalar>(o: RmsProp, state: &mut Slots<'_, T>, params: &mut [T
     }
     if !has_momentum && !o.centered {
         // The configuration of every tutorial run, as one straight loop.
-        crate::simd::simd_arch().dispatch(PlainRmsProp {
+        let plain = PlainRmsProp {
             params,
             grads,
             velocity: &mut *state.velocity,
@@ -406,7 +637,12 @@ fn rmsprop_step<T: Scalar>(o: RmsProp, state: &mut Slots<'_, T>, params: &mut [T
             one_minus_rho,
             eps,
             eps_outside,
-        });
+        };
+        if dispatched {
+            plain.run();
+        } else {
+            crate::simd::simd_arch().dispatch(plain);
+        }
         return;
     }
     let mu = T::from_f64(o.momentum);
@@ -454,6 +690,14 @@ impl<T: Scalar> pulp::WithSimd for PlainRmsProp<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
+        self.run();
+    }
+}
+
+impl<T: Scalar> PlainRmsProp<'_, T> {
+    /// The loop, compiled with the instruction set of the dispatch it is inlined into.
+    #[inline(always)]
+    fn run(self) {
         let Self {
             params,
             grads,
@@ -479,9 +723,12 @@ impl<T: Scalar> pulp::WithSimd for PlainRmsProp<'_, T> {
     }
 }
 
+/// Adam with its step size `alpha` (see `Optimizer::step_size`): Keras folds both
+/// bias corrections into it.
+#[inline(always)]
 fn adam_step<T: Scalar>(
     o: Adam,
-    iterations: u64,
+    alpha: f64,
     state: &mut Slots<'_, T>,
     params: &mut [T],
     grads: &[T],
@@ -489,12 +736,6 @@ fn adam_step<T: Scalar>(
     let n = params.len();
     slot_len_check(state.momentum, n, "momentum");
     slot_len_check(state.velocity, n, "velocity");
-    // Keras folds both bias corrections into the step size. The powers come from the
-    // pure-Rust libm rather than the C library's `pow`, whose last bits differ between
-    // platforms.
-    let t = iterations as f64;
-    let alpha =
-        o.learning_rate * (1.0 - libm::pow(o.beta_2, t)).sqrt() / (1.0 - libm::pow(o.beta_1, t));
     let alpha = T::from_f64(alpha);
     let one_minus_b1 = T::from_f64(1.0 - o.beta_1);
     let one_minus_b2 = T::from_f64(1.0 - o.beta_2);

@@ -102,6 +102,19 @@ pub(crate) trait Engine<T: Recorded> {
     /// group's runs mean nothing).
     fn gradients(&mut self, runs: &[Run<'_, T>], start: usize, rows: usize) -> [T; LANES];
 
+    /// When the engine can, a whole step of every run whose gradients are not recorded
+    /// (gradients and [`Engine::step`] at once, with the same bits; a run whose loss is
+    /// not finite keeps its parameters): every run's mean loss. `None` leaves the step
+    /// to [`Engine::gradients`] and [`Engine::step`].
+    fn train_step(
+        &mut self,
+        _runs: &[Run<'_, T>],
+        _start: usize,
+        _rows: usize,
+    ) -> Option<[T; LANES]> {
+        None
+    }
+
     /// Applies every run's last gradients. A stopped run's parameters may change too:
     /// the engine keeps those it stopped at (see [`Engine::stop`]).
     fn step(&mut self);
@@ -150,7 +163,14 @@ pub(crate) fn train_runs<T: Recorded, E: Engine<T>, S: Sink + ?Sized>(
         }
         for start in (0..train_n).step_by(batch) {
             let rows = batch.min(train_n - start);
-            let losses = engine.gradients(runs, start, rows);
+            let records = spec.record.records(step, steps_per_epoch);
+            // A step nobody records may be taken whole (see `Engine::train_step`).
+            let taken = if records {
+                None
+            } else {
+                engine.train_step(runs, start, rows)
+            };
+            let losses = taken.unwrap_or_else(|| engine.gradients(runs, start, rows));
             for (r, loss) in losses.iter().enumerate().take(runs.len()) {
                 if !runs[r].stopped && !loss.is_finite() {
                     stop(engine, runs, r, step);
@@ -159,7 +179,10 @@ pub(crate) fn train_runs<T: Recorded, E: Engine<T>, S: Sink + ?Sized>(
             if runs.iter().all(|run| run.stopped) {
                 break 'epochs;
             }
-            let records = spec.record.records(step, steps_per_epoch);
+            if taken.is_some() {
+                step += 1;
+                continue;
+            }
             if records {
                 record(engine, runs, sinks, (epoch, step), true);
             }

@@ -145,6 +145,15 @@ impl<T: Recorded> Engine<T> for Network<T> {
         [self.mlp.compute_gradients(x, y); LANES]
     }
 
+    fn train_step(&mut self, runs: &[Run<'_, T>], start: usize, rows: usize) -> Option<[T; LANES]> {
+        let run = &runs[0];
+        let (d, k) = (run.train.d, run.train.k);
+        let (x, y) = (&mut self.batch_x[..rows * d], &mut self.batch_y[..rows * k]);
+        run.train.gather(&run.order[start..start + rows], x, y);
+        let x = MatRef::from_column_major_slice(x, rows, d);
+        Some([self.mlp.train_step(x, y); LANES])
+    }
+
     fn step(&mut self) {
         self.mlp.apply_gradients();
     }
