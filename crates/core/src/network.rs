@@ -762,19 +762,21 @@ impl<T: Scalar> Workspace<T> {
 
     /// One training step: [`Workspace::forward`], the backward pass, and `optimizer`'s
     /// update of `params`, with the same bits as [`Workspace::forward_backward`]
-    /// followed by [`Optimizer::step_par`] on this workspace's `Par`, in less time: each
-    /// layer's parameters are updated as soon as the backward pass has read them, a
-    /// wide kernel block by block while the block is still in the processor's cache,
-    /// and a wide kernel's gradient is never written out. Returns the loss.
+    /// followed by [`Optimizer::step_par`] on this workspace's `Par`. With SGD it takes
+    /// less time: each layer's parameters are updated as soon as the backward pass has
+    /// read them, a wide kernel block by block while the block is still in the
+    /// processor's cache, and a wide kernel's gradient is never written out. RMSprop and
+    /// Adam, whose updates gain nothing from this, take the two calls. Returns the loss.
     ///
     /// Afterwards `grads` holds the gradients of every bias, scale and shift and of
-    /// every kernel that does not run in blocks (fewer than 65,536 weights); the entries
-    /// of the wider kernels are left as they were. A caller that records the gradients
-    /// of a step takes it as [`Workspace::forward_backward`] and [`Optimizer::step_par`]
-    /// instead, which leaves the same parameters. Batch normalization's moving
-    /// statistics are left to [`Workspace::update_moving_statistics`], as after
-    /// [`Workspace::forward_backward`]. A loss that is not finite updates nothing and
-    /// leaves `grads` as they were: a run stops there, with the parameters it had.
+    /// every kernel that does not run in blocks (fewer than 65,536 weights); with SGD
+    /// the entries of the wider kernels are left as they were. A caller that records
+    /// the gradients of a step takes it as [`Workspace::forward_backward`] and
+    /// [`Optimizer::step_par`] instead, which leaves the same parameters. Batch
+    /// normalization's moving statistics are left to
+    /// [`Workspace::update_moving_statistics`], as after [`Workspace::forward_backward`].
+    /// A loss that is not finite updates nothing: a run stops there, with the
+    /// parameters it had.
     ///
     /// # Panics
     /// As [`Workspace::forward_backward`] and [`Optimizer::step`].
@@ -790,6 +792,17 @@ impl<T: Scalar> Workspace<T> {
         optimizer: &Optimizer,
         state: &mut OptimizerState<T>,
     ) -> T {
+        if !matches!(optimizer, Optimizer::Sgd(_)) {
+            // RMSprop's and Adam's updates, a few values at a time along a block's
+            // short columns, cost more than the pass over the kernel they save: on the
+            // paper's network a fused RMSprop step measured 1.3 times as long as the
+            // gradients and a whole-vector update (`bench/wide_paper.rs`).
+            let loss = self.forward_backward(arch, params, x, y, grads);
+            if loss.is_finite() {
+                optimizer.step_par(state, params, grads, self.par);
+            }
+            return loss;
+        }
         self.forward(arch, params, x);
         assert_eq!(params.len(), arch.n_params(), "train_step: parameter count");
         let iterations = Optimizer::begin_step(state);
