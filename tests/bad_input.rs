@@ -609,7 +609,25 @@ fn softmax_as_a_hidden_activation() {
     let toml = experiment(
         "[data]\nkind = \"digits\"\n[model]\nhidden = [5]\nactivation = \"softmax\"\noutput = \"softmax\"\n",
     );
-    check(&[("bad.toml", toml.as_bytes())], &["bad.toml:", "softmax"]);
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &[
+            "bad.toml:6:14:",
+            "`model.activation`",
+            "softmax can only be the output layer's activation",
+        ],
+    );
+}
+
+#[test]
+fn a_softmax_output_under_another_loss() {
+    let toml = experiment(
+        "[data]\nkind = \"digits\"\n[model]\nhidden = [5]\nactivation = \"tanh\"\noutput = \"softmax\"\nloss = \"mse\"\n",
+    );
+    check(
+        &[("bad.toml", toml.as_bytes())],
+        &["bad.toml:8:8:", "`model.loss`", "categorical_crossentropy"],
+    );
 }
 
 #[test]

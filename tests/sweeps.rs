@@ -372,8 +372,23 @@ fn a_changed_data_file_makes_its_runs_new_ones() {
     let first = run("2 trained");
     // The same bytes: nothing to do.
     assert_eq!(run("0 trained").len(), 2);
+    // A run's saved configuration runs again on the same file...
+    let saved = dir.join("saved.toml");
+    fs::write(&saved, &first[0].config_toml).unwrap();
+    assert!(first[0].config_toml.contains("content_hash = "));
+    assert_success(&vanishing(&["validate", saved.to_str().unwrap()]));
     // One label changed: both runs are new ones, with new configuration hashes.
     fs::write(dir.join("points.csv"), points("1")).unwrap();
+    // ...and is refused on a changed one.
+    let refused = vanishing(&["validate", saved.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        stderr.contains("saved.toml:")
+            && stderr.contains("`data.path`")
+            && stderr.contains("not the one this configuration was recorded with"),
+        "{stderr}"
+    );
     let changed = run("2 trained");
     assert_eq!(changed.len(), 2);
     for run in &changed {

@@ -183,15 +183,22 @@ fn mean_square(row: &HistoryRow) -> f64 {
     row.mean * row.mean + row.std * row.std
 }
 
-/// Units of each layer from a run's `hidden` column (`5-5-5`) and its single output.
-/// Units of every layer of `run`, the output's included: one output unit, or after a
-/// softmax one per class (the classes its `dataset` rows hold).
+/// Units of every layer of `run` from its `hidden` column (`5-5-5`), the output's
+/// included: one output unit, or after a softmax one per class (the classes the
+/// `dataset` rows of its configuration hold: a reader may keep the rows of one seed
+/// only, and every seed of a configuration has the same classes).
 fn units(tables: &ExperimentTables, run: &RunRow) -> Vec<f64> {
     let outputs = if run.output == "softmax" {
+        let configuration: Vec<&str> = tables
+            .runs
+            .iter()
+            .filter(|r| r.label == run.label)
+            .map(|r| r.run_id.as_str())
+            .collect();
         let top = tables
             .dataset
             .iter()
-            .filter(|p| p.run_id == run.run_id)
+            .filter(|p| configuration.contains(&p.run_id.as_str()))
             .map(|p| p.label)
             .max()
             .unwrap_or(0);
@@ -471,5 +478,53 @@ mod tests {
             summary.accuracy.unwrap().median.to_bits(),
             0.75_f64.to_bits()
         );
+    }
+
+    /// A softmax over 4 classes: the pair below the output counts 4 units above it,
+    /// for the seed whose dataset rows are kept and for the seed whose rows are not.
+    #[test]
+    fn a_softmax_counts_one_output_unit_per_class_for_every_seed() {
+        let run = |seed: u64| RunRow {
+            run_id: format!("a/s{seed}"),
+            label: "a".into(),
+            seed,
+            hidden: "3".into(),
+            depth: 1,
+            output: "softmax".into(),
+            ..RunRow::default()
+        };
+        let mut history = Vec::new();
+        for id in ["a/s0", "a/s1"] {
+            history.extend([
+                row(id, 0, 1, "preact_grad", 0.0, 0.01),
+                row(id, 0, 2, "preact_grad", 0.0, 0.04),
+                row(id, 0, 2, "weight", 0.1, 0.5),
+                row(id, 0, 1, "slope", 0.2, 0.1),
+            ]);
+        }
+        let dataset = (0..8)
+            .map(|i| crate::tables::PointRow {
+                run_id: "a/s0".into(),
+                seed: 0,
+                split: "train".into(),
+                x0: 0.0,
+                x1: 0.0,
+                label: i % 4,
+                features: Vec::new(),
+            })
+            .collect();
+        let tables = ExperimentTables {
+            runs: vec![run(0), run(1)],
+            history,
+            dataset,
+            ..ExperimentTables::default()
+        };
+        let steps = variance_recursion(&tables, "a");
+        let theory = steps[0].theory.unwrap();
+        // sqrt(4 * (0.1^2 + 0.5^2) * (0.2^2 + 0.1^2)) for both seeds.
+        let expected = (4.0 * 0.26_f64 * 0.05).sqrt();
+        assert_eq!(theory.n, 2);
+        assert!((theory.q1 - expected).abs() < 1e-15, "{theory:?}");
+        assert!((theory.q3 - expected).abs() < 1e-15, "{theory:?}");
     }
 }

@@ -80,6 +80,17 @@ fn read_data_files(experiment: &mut Experiment) -> Result<(), ConfigError> {
                     table
                 }
             };
+            if let Some(recorded) = &data.content_hash
+                && *recorded != table.content_hash
+            {
+                return Err(error(format!(
+                    "the data file `{}` is not the one this configuration was recorded with: \
+                     its content hash is {}, the configuration's `data.content_hash` is \
+                     {recorded}; restore that file, or delete the `content_hash` line to \
+                     train on the file as it is now",
+                    data.path, table.content_hash
+                )));
+            }
             data.table = Some(table);
         }
         check_run(run).map_err(error)?;

@@ -127,7 +127,9 @@ pub fn resolved_toml(experiment: &str, label: &str, spec: &RunSpec) -> String {
             .chain(
                 f.table
                     .as_ref()
-                    .map(|t| ("content_hash", t.content_hash.as_str().into())),
+                    .map(|t| t.content_hash.as_str())
+                    .or(f.content_hash.as_deref())
+                    .map(|hash| ("content_hash", hash.into())),
             ),
         ),
     };

@@ -224,11 +224,24 @@ fn read_data(t: Table<'_, '_>) -> Result<DataSection, ConfigError> {
                     .collect::<Result<Vec<_>, _>>()
             })?;
             let standardize = t.optional("standardize", |v| v.bool())?.unwrap_or(false);
+            // Written by `resolved_toml`, so that a run's saved configuration runs again
+            // only on the same bytes.
+            let content_hash = t.optional("content_hash", |v| {
+                let hash = v.str()?;
+                if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    Ok(hash.to_ascii_lowercase())
+                } else {
+                    Err(v.error(
+                        "expected the 16 hexadecimal digits of a data file's content hash, as a run's config_toml records it",
+                    ))
+                }
+            })?;
             DataSpec::File(FileData {
                 path,
                 label,
                 features,
                 standardize,
+                content_hash,
                 table: None,
             })
         }
@@ -484,6 +497,9 @@ fn check_architecture(
             err
         }
         CoreError::NoUnits { .. } => t.error_at("hidden", message),
+        CoreError::SoftmaxHidden { .. } => t.error_at("activation", message),
+        CoreError::SoftmaxLoss { .. } => t.error_at("loss", message),
+        CoreError::SoftmaxOneUnit { .. } => t.error_at("output", message),
         // The schema's checks of each value come first and refuse the rest (a slope or
         // an initializer out of range) with the range expected, at the value; should
         // the core ever refuse more, the message still names the section.

@@ -466,7 +466,7 @@ impl<T: Scalar> Workspace<T> {
     }
 
     /// The same buffers, computing on `par`'s threads: the products of layers whose
-    /// kernel has at least 65,536 weights, which run in fixed blocks of 128 of the
+    /// kernel has at least 65,536 weights, which run in fixed blocks of 32 of the
     /// kernel's rows or columns, are shared out block by block, and so are a training
     /// step's updates of those kernels and the activation and derivative passes of
     /// layers of at least 65,536 values. Only wide layers gain from threads. The blocks

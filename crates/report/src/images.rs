@@ -25,8 +25,9 @@ pub(crate) fn image_side(data_kind: &str, features: usize) -> Option<usize> {
 /// The name of class `label` of a data kind, for captions.
 pub(crate) fn class_name(data_kind: &str, label: i64) -> String {
     match (data_kind, usize::try_from(label)) {
+        // Spaced around the plus, so that a pair's name wraps under its image.
         ("shapeset", Ok(l)) if l < vanishing_data::SHAPESET_CLASSES.len() => {
-            vanishing_data::SHAPESET_CLASSES[l].to_owned()
+            vanishing_data::SHAPESET_CLASSES[l].replace('+', " + ")
         }
         ("digits", _) => format!("digit {label}"),
         _ => format!("class {label}"),

@@ -187,15 +187,17 @@ impl std::fmt::Write for PageWriter<'_> {
 
 const INTRO: &str = r##"
 <h1>The vanishing gradient, reproduced and explained</h1>
-<p>Every network here classifies points of two concentric circles (scikit-learn's
+<p>Most networks here classify points of two concentric circles (scikit-learn's
 <code>make_circles</code>). The experiments retrace a well-known tutorial: a small network
 with a ReLU or a sigmoid hidden layer, then a deeper one with four hidden layers of five
 units whose weights all start from a normal distribution with standard deviation 1,
 trained with sigmoid, tanh and ReLU activations, and finally the same networks started
 from Glorot's initialization instead. Then it measures why the gradient vanishes, as
 Glorot &amp; Bengio (2010) did, tries the remedies found since (He initialization,
-batch normalization, residual connections, adaptive optimizers) on deeper networks, and
-sweeps depth, activation, initialization and optimizer.</p>
+batch normalization, residual connections, adaptive optimizers) on deeper networks,
+sweeps depth, activation, initialization and optimizer, and finally goes back to the
+paper's own setting: 32x32 images of its Shapeset-3x2 and handwritten digits, with a
+softmax over the classes.</p>
 <p><b><a href="#lab">Train your own network in the lab</a></b>: pick a depth, an
 activation, an initializer, normalization, skip connections and an optimizer, and watch
 the gradient flow while it trains, right in this page.</p>

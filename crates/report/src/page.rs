@@ -299,7 +299,10 @@ a.anchor { color: #aaa; text-decoration: none; }
 .chart.square { height: 380px; }
 .placeholder { height: 380px; border: 1px dashed #ddd; border-radius: 4px; display: flex; align-items: center; justify-content: center; }
 .images { display: flex; flex-wrap: wrap; gap: 8px; align-content: flex-start; }
-.images figure { margin: 0; text-align: center; font-size: 11px; width: 72px; }
+.images figure { margin: 0; text-align: center; font-size: 11px; line-height: 1.2; width: 76px; }
+figure.samples { margin: 0; }
+.images figcaption { font-size: 11px; padding: 2px 0; color: #333; }
+figure.samples figcaption { margin-top: 6px; }
 .images svg { display: block; margin: 0 auto; border: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 12px 0; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; }

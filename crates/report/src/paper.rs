@@ -108,7 +108,7 @@ fn samples(page: &mut Page, experiments: &[&ExperimentTables]) {
         };
         let _ = write!(
             page_body(page),
-            "<figure class=\"chart\" id=\"{}\">{}<figcaption>Images of {what} as the \
+            "<figure class=\"samples\" id=\"{}\">{}<figcaption>Images of {what} as the \
              networks see them ({side}x{side} grey levels), with their classes: the first \
              {} training images of <code>{}</code>, seed {}.</figcaption></figure>",
             slug(&["paper", kind, "samples"]),

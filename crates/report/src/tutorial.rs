@@ -507,7 +507,7 @@ fn data_figure(
     if let Some(side) = images::image_side(&run.data, features) {
         let _ = write!(
             page_body(page),
-            "<figure class=\"chart\" id=\"{base}-data\">{}<figcaption>The first {} of the \
+            "<figure class=\"samples\" id=\"{base}-data\">{}<figcaption>The first {} of the \
              {} training images kept in the tables (seed {}), {side}x{side} pixels, with their \
              classes.</figcaption></figure>",
             images::grid(&run.data, side, points),

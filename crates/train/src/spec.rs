@@ -31,6 +31,10 @@ pub struct FileData {
     /// Whether every feature is standardized with the training rows' mean and standard
     /// deviation (the test rows with the same numbers, so nothing leaks from them).
     pub standardize: bool,
+    /// The content hash a resolved run configuration recorded for the file (its
+    /// `content_hash`), which the file must still have when it is read again; `None`
+    /// in experiment files, which take the file as it is.
+    pub content_hash: Option<String>,
     /// The table, once read; `None` where no file system is at hand (the lab), which
     /// makes the run refuse to start.
     pub table: Option<Arc<LoadedTable>>,

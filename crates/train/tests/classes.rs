@@ -97,6 +97,7 @@ fn a_file_is_standardized_with_its_training_rows_only() {
         label: "y".into(),
         features: None,
         standardize: true,
+        content_hash: None,
         table: Some(Arc::new(table)),
     });
     spec.test_fraction = 0.25;
@@ -149,6 +150,7 @@ fn a_file_nobody_read_is_refused() {
         label: "y".into(),
         features: None,
         standardize: false,
+        content_hash: None,
         table: None,
     });
     assert_eq!(
