@@ -601,6 +601,39 @@ fn a_student_uses_the_lab() {
         false
     );
 
+    // The paper's kind of data: digits train with a softmax over ten classes like any
+    // other data, the file says so, and the address keeps the choice.
+    page.click("[data-preset=tutorial]").unwrap();
+    page.set_value("[name=data]", "digits").unwrap();
+    page.set_value("[name=activation]", "tanh").unwrap();
+    page.set_value("[name=epochs]", "10").unwrap();
+    let file = page
+        .eval("document.getElementById('lab-editor').value")
+        .unwrap();
+    let file = file.as_str().unwrap();
+    assert!(
+        file.contains("kind = \"digits\"") && file.contains("output = \"softmax\""),
+        "{file}"
+    );
+    assert!(!file.contains("noise"), "{file}");
+    let greyed = page
+        .eval("[document.querySelector('[name=n_samples]').disabled, document.querySelector('[name=noise]').disabled]")
+        .unwrap();
+    assert_eq!(greyed, serde_json::json!([true, true]));
+    let hash = page.eval("location.hash").unwrap();
+    assert!(hash.as_str().unwrap().contains("data=digits"), "{hash}");
+    page.click("#lab-train").unwrap();
+    wait_for_state(&mut page, "'done'", 120);
+    let status = page
+        .eval("document.getElementById('lab-status').textContent")
+        .unwrap();
+    assert!(status.as_str().unwrap().starts_with("Done in"), "{status}");
+    shoot(
+        &mut page,
+        "document.getElementById('lab-root')",
+        "lab-digits.png",
+    );
+
     // A diverging run is shown as diverged.
     page.click("[data-preset=tutorial]").unwrap();
     page.set_value("[name=optimizer]", "sgd").unwrap();

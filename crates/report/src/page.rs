@@ -316,6 +316,7 @@ pre, code { overflow-wrap: anywhere; }
 .lab button { font: inherit; padding: 4px 10px; margin: 2px; border: 1px solid #bbb; border-radius: 4px; background: #f7f7f7; cursor: pointer; }
 .lab button.primary { background: #1f77b4; border-color: #1f77b4; color: #fff; }
 .lab button:disabled { opacity: 0.45; cursor: default; }
+.lab input:disabled { opacity: 0.45; }
 .lab-presets { margin: 8px 0; }
 .lab-controls { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 6px 14px; margin: 10px 0; }
 .lab-controls label { display: flex; flex-direction: column; font-size: 13px; color: #444; }

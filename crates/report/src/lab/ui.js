@@ -70,6 +70,7 @@
       const el = $("[name=" + name + "]");
       if (el.type === "checkbox") { el.checked = !!state[name]; } else { el.value = String(state[name]); }
     }
+    greyOutUnused(state);
   }
 
   // A number as TOML writes a float (`1` would be an integer, which a float key refuses).
@@ -183,10 +184,20 @@
 
   // The file from the controls; `save` puts the configuration in the address (only
   // once the reader has touched the lab: opening the page must not rewrite its link).
+  // Controls the chosen data ignore (the digits' count is fixed, images take no noise)
+  // are greyed out, so that nobody changes them expecting an effect.
+  function greyOutUnused(state) {
+    const images = state.data === "shapeset" || state.data === "digits";
+    $("[name=n_samples]").disabled = state.data === "digits";
+    $("[name=noise]").disabled = images;
+  }
+
   function fromControls(save) {
     editedByHand = false;
     handEdited.hidden = true;
-    editor.value = toToml(readControls());
+    const state = readControls();
+    greyOutUnused(state);
+    editor.value = toToml(state);
     if (save !== false) { saveFragment(); }
     check().catch(function () {});
   }
