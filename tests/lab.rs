@@ -427,7 +427,10 @@ fn the_page_trains_the_command_lines_numbers() {
     assert_eq!(refused[1], 4, "{refused}");
     assert_eq!(refused[3], "data.path", "{refused}");
     assert!(
-        refused[0].as_str().unwrap().contains("cannot read a data file"),
+        refused[0]
+            .as_str()
+            .unwrap()
+            .contains("cannot read a data file"),
         "{refused}"
     );
     assert_eq!(page.errors().unwrap(), Vec::<String>::new());

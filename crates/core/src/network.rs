@@ -949,7 +949,7 @@ impl<T: Scalar> Workspace<T> {
                             d,
                             threads,
                         );
-                        blocked::Kernel::Read(arch.kernel(*p, l))
+                        blocked::Kernel::Read(arch.kernel(p, l))
                     }
                     Params::Update {
                         params,
@@ -963,7 +963,7 @@ impl<T: Scalar> Workspace<T> {
                             s.units,
                         ),
                         slots: KernelSlots::new(state, kernel_range, s.fan_in, s.units),
-                        optimizer: *optimizer,
+                        optimizer,
                         iterations: *iterations,
                         scratch: &mut self.scratch,
                     },
