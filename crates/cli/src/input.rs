@@ -64,18 +64,14 @@ fn read_data_files(experiment: &mut Experiment) -> Result<(), ConfigError> {
             let table = match tables.get(&key) {
                 Some(t) => Arc::clone(t),
                 None => {
-                    let read = read_table(&TableRequest {
-                        path: &key.0,
-                        label: &key.1,
-                        features: key.2.as_deref(),
-                    })
-                    .map_err(|e| error(e.to_string()))?;
-                    let table = Arc::new(LoadedTable {
-                        dataset: read.dataset,
-                        feature_names: read.feature_names,
-                        classes: read.classes,
-                        content_hash: read.content_hash,
-                    });
+                    let table = Arc::new(
+                        read_table(&TableRequest {
+                            path: &key.0,
+                            label: &key.1,
+                            features: key.2.as_deref(),
+                        })
+                        .map_err(|e| error(e.to_string()))?,
+                    );
                     tables.insert(key, Arc::clone(&table));
                     table
                 }

@@ -1,7 +1,7 @@
 //! Users' own data files: a Parquet or CSV table turned into a [`Dataset`].
 //!
 //! [`read_table`] reads the file named by a [`TableRequest`] once, hashes those bytes
-//! ([`TableData::content_hash`]) and parses the same bytes, so that the hash always
+//! ([`LoadedTable::content_hash`]) and parses the same bytes, so that the hash always
 //! names the data that was trained on. The kind of file is told by its extension, in any
 //! case: `.parquet` or `.pq` for Parquet (read by polars), `.csv` for comma-separated
 //! values with a header row naming the columns (parsed by csv-core, with the line each
@@ -15,7 +15,7 @@
 //! - **Labels** must be integers: a column of integers, of floats whose every value is a
 //!   whole number (`3.0`), or of booleans (`false` is 0, `true` is 1). Text labels are
 //!   refused rather than guessed at: their order, and so the class indices, would be
-//!   arbitrary. The distinct label values, sorted, are [`TableData::classes`], and a
+//!   arbitrary. The distinct label values, sorted, are [`LoadedTable::classes`], and a
 //!   row's class index is the position of its label there (labels `-1` and `1` become
 //!   classes 0 and 1).
 //! - **Features** are the columns the request lists, in its order, or by default every
@@ -52,6 +52,7 @@ use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;
 use sha2::{Digest, Sha256};
 use vanishing_data::Dataset;
+use vanishing_train::LoadedTable;
 
 /// Which file to read, and which of its columns to use.
 #[derive(Debug, Clone, Copy)]
@@ -63,21 +64,6 @@ pub struct TableRequest<'a> {
     /// The feature columns, in the order the dataset gets them; `None` for every
     /// numeric column other than the label, in file order.
     pub features: Option<&'a [String]>,
-}
-
-/// A user's table, read and checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableData {
-    /// The rows in file order: features as row-major `f64`, labels as class indices
-    /// `0..classes.len()`.
-    pub dataset: Dataset,
-    /// The feature columns' names, in the dataset's column order.
-    pub feature_names: Vec<String>,
-    /// The distinct label values, sorted; class index `i` stands for `classes[i]`.
-    pub classes: Vec<i64>,
-    /// The first 16 hex digits of the SHA-256 of the file's bytes, as
-    /// `vanishing_config::config_hash` names a configuration.
-    pub content_hash: String,
 }
 
 /// Where a value is in a table.
@@ -437,7 +423,7 @@ fn quoted(text: &str) -> String {
 /// # Errors
 /// A [`TableDataError`] naming the file and, for a problem with a value, its column and
 /// row (and line, for CSV).
-pub fn read_table(req: &TableRequest) -> Result<TableData, TableDataError> {
+pub fn read_table(req: &TableRequest) -> Result<LoadedTable, TableDataError> {
     let format = Format::of(req.path)?;
     let bytes = fs::read(req.path).map_err(|e| TableDataError::Unreadable {
         path: req.path.to_owned(),
@@ -486,7 +472,7 @@ pub fn read_table(req: &TableRequest) -> Result<TableData, TableDataError> {
             u32::try_from(index).unwrap_or(u32::MAX)
         })
         .collect();
-    Ok(TableData {
+    Ok(LoadedTable {
         dataset: Dataset {
             x: parsed.x,
             labels,

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use polars_core::prelude::{Column, DataFrame, DataType};
 use polars_io::parquet::write::ParquetWriter;
 use tempfile::TempDir;
-use vanishing::table_data::{TableData, TableDataError, TableRequest, read_table};
+use vanishing::table_data::{TableDataError, TableRequest, read_table};
+use vanishing_train::LoadedTable;
 
 /// The committed CSV fixture: a pandas index, text with a missing marker and a quoted
 /// line break, booleans in two spellings, integers, floats, and labels 5, -1, 2.0, 5.
@@ -16,7 +17,11 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/table_data/good.csv")
 }
 
-fn read(path: &Path, label: &str, features: Option<&[&str]>) -> Result<TableData, TableDataError> {
+fn read(
+    path: &Path,
+    label: &str,
+    features: Option<&[&str]>,
+) -> Result<LoadedTable, TableDataError> {
     let features: Option<Vec<String>> = features.map(|f| f.iter().map(|&s| s.to_owned()).collect());
     read_table(&TableRequest {
         path,
