@@ -11,7 +11,7 @@ reproduce:
 
 # Glorot & Bengio's own setting at their experiments' scale that fits two cores (Fig. 2
 # dynamics, Table 1 on Shapeset-3x2 and digits); see experiments/paper/README.md.
-# Runs experiments/paper/ into data/ (about half an hour on 2 cores), then rewrites the report.
+# Runs experiments/paper/ into data/ (under an hour on 2 cores), then rewrites the report.
 paper:
     cargo run --release -p vanishing -- run experiments/paper/
     cargo run --release -p vanishing -- report

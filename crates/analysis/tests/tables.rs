@@ -432,7 +432,10 @@ fn the_schema_is_the_documented_contract() {
                 "run_id", "epoch", "step", "layer", "quantity", "bin_lo", "bin_hi", "count",
             ],
         ),
-        ("dataset", &["run_id", "seed", "split", "x0", "x1", "label"]),
+        (
+            "dataset",
+            &["run_id", "seed", "split", "x0", "x1", "label", "features"],
+        ),
         ("boundary", &["run_id", "x0", "x1", "probability"]),
     ];
     assert_eq!(table_columns(), expected);

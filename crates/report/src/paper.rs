@@ -131,7 +131,7 @@ fn table_1(page: &mut Page, experiments: &[&ExperimentTables]) {
         page.html(
             "<p class=\"note\">No 5-hidden-layer network was trained on the paper's data \
              here. <code>just paper</code> runs the experiments of \
-             <code>experiments/paper/</code> (about half an hour on two cores) and writes \
+             <code>experiments/paper/</code> (under an hour on two cores) and writes \
              this table.</p>",
         );
         return;
