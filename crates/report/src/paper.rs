@@ -177,6 +177,8 @@ fn table_1(page: &mut Page, experiments: &[&ExperimentTables]) {
                 a.clone(),
             )
         });
+        // Each configuration's mean error here, to rank them beside the paper's ranking.
+        let mut ranked: Vec<(f64, String)> = Vec::new();
         for (activation, norm) in configurations {
             let errors: Vec<f64> = e
                 .runs
@@ -204,6 +206,7 @@ fn table_1(page: &mut Page, experiments: &[&ExperimentTables]) {
                 let sd = (errors.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
                     / (n - 1.0).max(1.0))
                 .sqrt();
+                ranked.push((mean, paper_name(&activation, norm)));
                 let lo = errors.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = errors.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 (
@@ -224,12 +227,63 @@ fn table_1(page: &mut Page, experiments: &[&ExperimentTables]) {
             );
         }
         page.html("</tbody></table>");
+        page.html(&ranking_note(&ranked, data == "shapeset"));
     }
+}
+
+/// The configurations from the lowest test error to the highest, here and in the
+/// paper (those it reports), so that a reader compares orders rather than numbers.
+fn ranking_note(ranked: &[(f64, String)], shapeset: bool) -> String {
+    let mut here: Vec<&(f64, String)> = ranked.iter().collect();
+    here.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut paper: Vec<(f64, String)> = TABLE_1
+        .iter()
+        .map(|t| (if shapeset { t.2 } else { t.3 }, paper_name(t.0, t.1)))
+        .collect();
+    paper.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Errors equal to the two decimals shown are a tie.
+    let list = |sorted: Vec<&(f64, String)>| {
+        let mut text = String::new();
+        for (i, (error, name)) in sorted.iter().map(|r| (r.0, &r.1)).enumerate() {
+            if i > 0 {
+                let tie = (error - sorted[i - 1].0).abs() < 0.005;
+                text.push_str(if tie { " = " } else { " < " });
+            }
+            text.push_str(name);
+        }
+        escape(&text)
+    };
+    format!(
+        "<p class=\"note\">From the lowest test error to the highest, here: {}; in the \
+         paper: {}.</p>",
+        list(here),
+        list(paper.iter().collect()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ranking_sorts_by_error_here_and_in_the_paper() {
+        let ranked = [
+            (69.2, "tanh".to_owned()),
+            (66.2, "tanh N".to_owned()),
+            (83.3, "sigmoid".to_owned()),
+        ];
+        assert_eq!(
+            ranking_note(&ranked, true),
+            "<p class=\"note\">From the lowest test error to the highest, here: tanh N &lt; \
+             tanh &lt; sigmoid; in the paper: tanh N &lt; softsign N &lt; softsign &lt; tanh \
+             &lt; sigmoid.</p>"
+        );
+        // On MNIST the paper's softsign and tanh N tie at 1.64.
+        assert!(
+            ranking_note(&ranked, false)
+                .contains("in the paper: softsign = tanh N &lt; softsign N")
+        );
+    }
 
     #[test]
     fn the_paper_names_its_normalized_configurations() {
