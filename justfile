@@ -87,7 +87,7 @@ compare-keras seeds="20" init_seeds="500" jobs="2":
 # Runs the benchmarks (divan) and a timed `vanishing reproduce`; saves the table in target/bench/results.txt.
 bench:
     mkdir -p target/bench
-    cargo bench -p vanishing-core --bench kernels --bench wide --bench norm --bench wide_paper -p vanishing-train --bench training 2>&1 | tee target/bench/results.txt
+    cargo bench -p vanishing-core --bench kernels --bench wide --bench norm --bench wide_paper -p vanishing-train --bench training -p vanishing-data --bench shapeset 2>&1 | tee target/bench/results.txt
     cargo build --release -p vanishing
     # A scratch copy of the experiments, so that the repository's data and report stay as they are.
     scratch=$(mktemp -d) && cp -r experiments "$scratch/" && cd "$scratch" && /usr/bin/time -f "vanishing reproduce (after the build): %e s wall, peak RSS %M KB" "{{justfile_directory()}}/target/release/vanishing" reproduce -q 2>&1 | tee -a "{{justfile_directory()}}/target/bench/results.txt"; rm -rf "$scratch"
