@@ -21,7 +21,17 @@ fn main() {
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let target = env::var("TARGET").expect("cargo sets TARGET");
-    let charming_dir = find_charming(&cargo, &manifest_dir, &target);
+    let root = Path::new(&manifest_dir)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the report crate lives in <workspace>/crates/report")
+        .to_owned();
+    // The script is keyed to charming's locked version: a changed lock finds it again.
+    println!(
+        "cargo::rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
+    let charming_dir = find_charming(&cargo, &root, &target);
     let asset_dir = charming_dir.join("src").join("asset");
     let script = fs::read_dir(&asset_dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", asset_dir.display()))
@@ -173,34 +183,70 @@ fn ensure_wasm_target() {
         ),
     }
 }
-/// The folder of the `charming` package this build uses, from `cargo metadata` (offline
-/// first: every package being built is already on disk).
-fn find_charming(cargo: &str, manifest_dir: &str, target: &str) -> PathBuf {
-    let run = |offline: bool| {
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            target,
-        ])
-        .current_dir(manifest_dir);
-        if offline {
-            cmd.arg("--offline");
-        }
-        cmd.output().ok().filter(|o| o.status.success())
-    };
-    let output = run(true).or_else(|| run(false)).expect(
-        "`cargo metadata` failed; it is needed to find the charming crate's ECharts script",
-    );
+/// The folder of the `charming` package this build uses: the version `Cargo.lock` pins,
+/// found where cargo unpacked it (its registry sources under `CARGO_HOME`), else through
+/// `cargo metadata --offline --locked`. Never the network: on a fresh machine the first
+/// build has downloaded what it compiles and nothing more (not the test-only packages
+/// that a full `cargo metadata` would fetch), and charming is among what it compiles.
+fn find_charming(cargo: &str, root: &Path, target: &str) -> PathBuf {
+    let lock = root.join("Cargo.lock");
+    let version = locked_version(&lock, "charming").unwrap_or_else(|| {
+        panic!(
+            "{}: no locked version of the charming package, whose ECharts script the \
+             report embeds",
+            lock.display()
+        )
+    });
+    let folder = format!("charming-{version}");
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let unpacked = home.and_then(|home| {
+        fs::read_dir(home.join("registry").join("src"))
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|registry| registry.path().join(&folder))
+            .find(|dir| dir.join("Cargo.toml").is_file())
+    });
+    unpacked.unwrap_or_else(|| metadata_charming(cargo, root, target, &version))
+}
+
+/// The version of `package` that `lock` pins (the only one: the workspace has one).
+fn locked_version(lock: &Path, package: &str) -> Option<String> {
+    let text = fs::read_to_string(lock).ok()?;
+    let name = format!("name = \"{package}\"");
+    let mut lines = text.lines().skip_while(|line| *line != name).skip(1);
+    let version = lines
+        .next()?
+        .strip_prefix("version = \"")?
+        .strip_suffix('"')?;
+    Some(version.to_owned())
+}
+
+/// Charming's folder from `cargo metadata` without the network, for sources cargo did
+/// not unpack under its home (a vendored or replaced registry).
+fn metadata_charming(cargo: &str, root: &Path, target: &str, version: &str) -> PathBuf {
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        .args(["--filter-platform", target])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .unwrap_or_else(|| {
+            panic!(
+                "charming {version}, whose ECharts script the report embeds, is neither \
+                 among cargo's unpacked registry sources nor found by `cargo metadata \
+                 --offline --locked`"
+            )
+        });
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
     let manifest = metadata["packages"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|p| p["name"] == "charming")
+        .find(|p| p["name"] == "charming" && p["version"] == version)
         .and_then(|p| p["manifest_path"].as_str())
         .expect("the charming package is in the dependency graph");
     Path::new(manifest)
