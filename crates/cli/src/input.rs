@@ -45,7 +45,7 @@ fn read_data_files(experiment: &mut Experiment) -> Result<(), ConfigError> {
         .parent()
         .map_or_else(PathBuf::new, Path::to_path_buf);
     let mut tables: HashMap<TableKey, Arc<LoadedTable>> = HashMap::new();
-    for run in &mut experiment.runs {
+    for run in &mut experiment.configurations {
         let at = run.data_file_at;
         let file = experiment.file.clone();
         let error = |message: String| ConfigError {

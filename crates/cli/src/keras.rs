@@ -38,7 +38,7 @@ pub fn plan(experiments: &[Experiment]) -> String {
     let items: Vec<PlanItem> = experiments
         .iter()
         .flat_map(|e| {
-            e.runs.iter().map(|r| PlanItem {
+            e.runs().map(|r| PlanItem {
                 experiment: e.name.clone(),
                 description: e.description.clone(),
                 run_id: format!("{}/s{}", r.label, r.spec.seed),
@@ -163,11 +163,12 @@ fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
     let at = |message: String| format!("{}: {message}", file.display());
     let experiment = parse(file, &run.config_toml, Limits::NONE)
         .map_err(|e| at(format!("its `config_toml` is refused: {e}")))?;
-    let [planned] = experiment.runs.as_slice() else {
+    if experiment.run_count() != 1 {
         return Err(at(
             "its `config_toml` must describe exactly one run".to_owned()
         ));
-    };
+    }
+    let planned = &experiment.run(0);
     if experiment.name != run.experiment {
         return Err(at(format!(
             "names experiment \"{}\" but its configuration is \"{}\"",

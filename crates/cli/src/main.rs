@@ -230,7 +230,7 @@ fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>
             // Checked before any seed list exists, as the files' own sweeps are.
             for e in &experiments {
                 let runs =
-                    u64::try_from(e.configurations()).map_or(u64::MAX, |c| c.saturating_mul(n));
+                    u64::try_from(e.configurations.len()).map_or(u64::MAX, |c| c.saturating_mul(n));
                 if runs > MAX_RUNS as u64 {
                     return Err(runner::bad_path(
                         &PathBuf::from(format!("--seeds {n}")),
@@ -239,7 +239,7 @@ fn load(paths: &[PathBuf], seeds: Option<u64>) -> anyhow::Result<Vec<Experiment>
                              experiment may define at most {}",
                             e.file.display(),
                             format_count(runs.into()),
-                            format_count(e.configurations() as u128),
+                            format_count(e.configurations.len() as u128),
                             format_count(n.into()),
                             format_count(MAX_RUNS as u128),
                         ),

@@ -167,7 +167,7 @@ pub enum RunError {
 /// vector lanes ([`train_together`]), and gathers what the tables need.
 pub(crate) fn run_group(
     experiment: &Experiment,
-    planned: &[&PlannedRun],
+    planned: &[PlannedRun],
 ) -> Result<Vec<RunResult>, RunError> {
     let failed = |source| RunError::Train {
         experiment: experiment.name.clone(),
@@ -328,7 +328,7 @@ fn largest_run(experiments: &[Experiment], plans: &[sweep::ExperimentPlan]) -> f
         .flat_map(|(e, p)| {
             p.pending
                 .iter()
-                .map(|&i| e.runs[i].spec.estimated_memory().total())
+                .map(|&i| e.configuration_of(i).spec.estimated_memory().total())
         })
         .fold(0.0, f64::max)
 }
@@ -383,7 +383,7 @@ fn announce_size(
         .flat_map(|(e, p)| {
             p.pending
                 .iter()
-                .map(|&i| e.runs[i].spec.estimated_seconds())
+                .map(|&i| e.configuration_of(i).spec.estimated_seconds())
         })
         .sum::<f64>()
         / jobs.max(1) as f64;
@@ -588,7 +588,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<String, BadInput> {
                 "ok  {} ({}): {} runs\n",
                 e.name,
                 e.file.display(),
-                format_count(e.runs.len() as u128)
+                format_count(e.run_count() as u128)
             )
         })
         .collect())
@@ -645,7 +645,7 @@ mod tests {
             mine: (0..6).collect(),
             pending,
         };
-        let memory = |i: usize| e.runs[i].spec.estimated_memory().total();
+        let memory = |i: usize| e.configuration_of(i).spec.estimated_memory().total();
         assert!(memory(3) > memory(0), "50 epochs keep more records than 1");
         let largest = |pending| largest_run(std::slice::from_ref(&e), &[plan(pending)]);
         assert!((largest(vec![0, 1, 4]) - memory(4)).abs() < 1e-6);

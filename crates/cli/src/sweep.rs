@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{AnalysisError, StoredRun, stored_runs};
-use vanishing_config::{Experiment, PlannedRun, config_hash, resolved_toml};
+use vanishing_config::{Experiment, PlannedRun, SeedHasher, config_hash, resolved_toml};
 
 use crate::runner::BadInput;
 
@@ -127,6 +127,22 @@ pub fn run_key(experiment: &Experiment, run: &PlannedRun) -> RunKey {
     (config_hash(&toml), run.spec.seed)
 }
 
+/// The key of every run of `experiment`, in expansion order: one resolved text per
+/// configuration, not per run.
+pub fn run_keys(experiment: &Experiment) -> Vec<RunKey> {
+    let mut keys = Vec::with_capacity(experiment.run_count());
+    for configuration in &experiment.configurations {
+        let hasher = SeedHasher::new(&experiment.name, &configuration.label, &configuration.spec);
+        keys.extend(
+            experiment
+                .seeds
+                .iter()
+                .map(|&seed| (hasher.hash(seed), seed)),
+        );
+    }
+    keys
+}
+
 /// Runs of one experiment trained together and written as one part.
 #[derive(Debug, Clone)]
 pub struct Batch {
@@ -208,11 +224,7 @@ pub fn plan(
     let mut plans = Vec::with_capacity(experiments.len());
     for experiment in experiments {
         let dir = out.join(&experiment.name);
-        let keys: Vec<RunKey> = experiment
-            .runs
-            .iter()
-            .map(|run| run_key(experiment, run))
-            .collect();
+        let keys = run_keys(experiment);
         let mine: Vec<usize> = (0..keys.len())
             .filter(|i| shard.takes(position + i))
             .collect();
@@ -249,7 +261,7 @@ pub fn batches(experiments: &[Experiment], plans: &[ExperimentPlan]) -> Vec<Batc
         };
         let mut rows = 0;
         for &i in &plan.pending {
-            let size = experiments[e].runs[i].spec.estimated_rows();
+            let size = experiments[e].configuration_of(i).spec.estimated_rows();
             if !current.runs.is_empty()
                 && (rows + size > ROWS_PER_PART || current.runs.len() == RUNS_PER_PART)
             {

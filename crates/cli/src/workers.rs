@@ -100,7 +100,7 @@ pub(crate) fn train_batches(
             let experiment = &experiments[batch.experiment];
             let planned: Vec<_> = batch.runs[first..end]
                 .iter()
-                .map(|&r| &experiment.runs[r])
+                .map(|&r| experiment.run(r))
                 .collect();
             let group = match run_group(experiment, &planned) {
                 Ok(group) => group,

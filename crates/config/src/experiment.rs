@@ -14,7 +14,12 @@ use crate::doc::{self, ConfigError, Source, Table, Value};
 use crate::preflight::{self, Limits, MAX_RUNS, format_count};
 use crate::schema::read_template;
 
-/// One experiment file, validated and expanded into its runs.
+/// One experiment file, validated and expanded into its configurations, each run once
+/// per seed.
+///
+/// The runs are not stored one by one: a sweep of a million runs is its configurations
+/// and its seeds, and [`Experiment::run`] makes any one of them on demand, so that
+/// planning it takes the memory of its configurations, not of its runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experiment {
     /// Unique name; the folder of its tables.
@@ -23,47 +28,63 @@ pub struct Experiment {
     pub description: String,
     /// The file it came from.
     pub file: PathBuf,
-    /// Every run: each configuration of the sweep times each seed, in that order.
-    pub runs: Vec<PlannedRun>,
+    /// Every configuration of the sweep, in the file's order, each as the run of its
+    /// first seed.
+    pub configurations: Vec<PlannedRun>,
+    /// The seeds every configuration runs with, in order (never empty).
+    pub seeds: Vec<u64>,
 }
 
 impl Experiment {
-    /// How many configurations the sweep defines (runs differing only in their seed
-    /// count once).
+    /// How many runs the experiment defines: configurations times seeds.
     #[must_use]
-    pub fn configurations(&self) -> usize {
-        // A configuration's seeds are consecutive and share its label.
-        1 + self
-            .runs
-            .windows(2)
-            .filter(|pair| pair[0].label != pair[1].label)
-            .count()
+    pub fn run_count(&self) -> usize {
+        self.configurations.len() * self.seeds.len()
+    }
+
+    /// The configuration of run `i` (its run with the configuration's first seed).
+    ///
+    /// # Panics
+    /// If `i` is not below [`Experiment::run_count`].
+    #[must_use]
+    pub fn configuration_of(&self, i: usize) -> &PlannedRun {
+        &self.configurations[i / self.seeds.len()]
+    }
+
+    /// Run `i`, in expansion order: each configuration of the sweep times each seed.
+    ///
+    /// # Panics
+    /// If `i` is not below [`Experiment::run_count`].
+    #[must_use]
+    pub fn run(&self, i: usize) -> PlannedRun {
+        let configuration = self.configuration_of(i);
+        PlannedRun {
+            label: configuration.label.clone(),
+            data_file_at: configuration.data_file_at,
+            spec: RunSpec {
+                seed: self.seeds[i % self.seeds.len()],
+                ..configuration.spec.clone()
+            },
+        }
+    }
+
+    /// Every run, in expansion order, made as it is reached.
+    pub fn runs(&self) -> impl ExactSizeIterator<Item = PlannedRun> + '_ {
+        (0..self.run_count()).map(|i| self.run(i))
     }
 
     /// The same experiment with its seeds replaced: every configuration once per seed in
-    /// `seeds`, in the file's order of configurations.
+    /// `seeds` (which must not be empty), in the file's order of configurations.
     #[must_use]
     pub fn with_seeds(mut self, seeds: &[u64]) -> Self {
-        let mut configurations: Vec<PlannedRun> = Vec::new();
-        for run in self.runs {
-            // A configuration's seeds are consecutive and share its label.
-            if configurations.last().is_none_or(|c| c.label != run.label) {
-                configurations.push(run);
-            }
+        assert!(
+            !seeds.is_empty(),
+            "an experiment runs with at least one seed"
+        );
+        for configuration in &mut self.configurations {
+            configuration.spec.seed = seeds[0];
         }
-        self.runs = configurations
-            .iter()
-            .flat_map(|c| {
-                seeds.iter().map(|&seed| PlannedRun {
-                    label: c.label.clone(),
-                    data_file_at: c.data_file_at,
-                    spec: RunSpec {
-                        seed,
-                        ..c.spec.clone()
-                    },
-                })
-            })
-            .collect();
+        self.seeds = seeds.to_vec();
         self
     }
 }
@@ -158,7 +179,7 @@ pub fn parse(
         ));
     }
 
-    let mut runs = Vec::with_capacity(count.unwrap_or(0));
+    let mut configurations = Vec::new();
     for combination in combinations(&sweep) {
         let mut table = document.get_ref().clone();
         let mut label_parts = Vec::new();
@@ -178,39 +199,36 @@ pub fn parse(
         } else {
             label_parts.join(",")
         };
-        for (i, &seed) in seeds.iter().enumerate() {
-            let spec = RunSpec {
-                data: template.data.clone(),
-                test_fraction: template.test_fraction,
-                model: template.model.clone(),
-                optimizer: template.optimizer,
-                epochs: template.epochs,
-                batch_size: template.batch_size,
-                record: template.record,
-                histogram_bins: template.histogram_bins,
-                boundary_grid: template.boundary_grid,
-                precision: template.precision,
-                seed,
-            };
-            // The schema checks each value; this catches what only the whole spec can.
-            spec.validate()
-                .map_err(|e| source.error(None, None, e.to_string()))?;
-            // The seed changes no size: one check per configuration.
-            if i == 0 {
-                preflight::check_memory(source, &root, &spec, limits)?;
-            }
-            runs.push(PlannedRun {
-                label: label.clone(),
-                data_file_at: template.data_file_at,
-                spec,
-            });
-        }
+        // The seed changes no size and no rule: one check per configuration.
+        let spec = RunSpec {
+            data: template.data,
+            test_fraction: template.test_fraction,
+            model: template.model,
+            optimizer: template.optimizer,
+            epochs: template.epochs,
+            batch_size: template.batch_size,
+            record: template.record,
+            histogram_bins: template.histogram_bins,
+            boundary_grid: template.boundary_grid,
+            precision: template.precision,
+            seed: seeds[0],
+        };
+        // The schema checks each value; this catches what only the whole spec can.
+        spec.validate()
+            .map_err(|e| source.error(None, None, e.to_string()))?;
+        preflight::check_memory(source, &root, &spec, limits)?;
+        configurations.push(PlannedRun {
+            label,
+            data_file_at: template.data_file_at,
+            spec,
+        });
     }
     Ok(Experiment {
         name,
         description,
         file: file.to_owned(),
-        runs,
+        configurations,
+        seeds,
     })
 }
 
@@ -431,7 +449,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::resolved_toml;
+    use crate::{SeedHasher, config_hash, resolved_toml};
 
     fn load_text(text: &str) -> Result<Experiment, ConfigError> {
         parse(Path::new("e.toml"), text, Limits::NONE)
@@ -442,8 +460,8 @@ mod tests {
         let text =
             format!("seeds = [7, 8]\n{BASE}[sweep]\n\"model.activation\" = [\"tanh\", \"relu\"]\n");
         let e = load_text(&text).unwrap().with_seeds(&[0, 1, 2]);
-        let runs: Vec<(&str, u64)> = e
-            .runs
+        let all: Vec<PlannedRun> = e.runs().collect();
+        let runs: Vec<(&str, u64)> = all
             .iter()
             .map(|r| (r.label.as_str(), r.spec.seed))
             .collect();
@@ -459,7 +477,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            e.runs[5].spec.model.activation,
+            e.run(5).spec.model.activation,
             vanishing_core::Activation::Relu
         );
     }
@@ -469,9 +487,10 @@ mod tests {
     #[test]
     fn defaults_follow_keras_and_scikit_learn() {
         let e = load_text(BASE).unwrap();
-        assert_eq!(e.runs.len(), 1);
-        let spec = &e.runs[0].spec;
-        assert_eq!(e.runs[0].label, "e");
+        assert_eq!(e.run_count(), 1);
+        let run = e.run(0);
+        let spec = &run.spec;
+        assert_eq!(run.label, "e");
         assert_eq!(spec.seed, 0);
         assert_eq!(
             spec.data,
@@ -493,10 +512,9 @@ mod tests {
             "seeds = {{ count = 2, start = 5 }}\n{BASE}[sweep]\n\"model.activation\" = [\"relu\", \"sigmoid\"]\n\"optimizer.learning_rate\" = [0.1, 0.01, 0.001]\n"
         );
         let e = load_text(&text).unwrap();
-        assert_eq!(e.runs.len(), 12);
+        assert_eq!(e.run_count(), 12);
         let first: Vec<(String, u64)> = e
-            .runs
-            .iter()
+            .runs()
             .take(3)
             .map(|r| (r.label.clone(), r.spec.seed))
             .collect();
@@ -508,9 +526,9 @@ mod tests {
                 ("activation=relu,learning_rate=0.01".to_owned(), 5),
             ]
         );
-        assert!((e.runs[11].spec.optimizer.learning_rate() - 0.001).abs() < 1e-15);
+        assert!((e.run(11).spec.optimizer.learning_rate() - 0.001).abs() < 1e-15);
         assert_eq!(
-            e.runs[11].spec.model.activation,
+            e.run(11).spec.model.activation,
             vanishing_core::Activation::Sigmoid
         );
     }
@@ -521,7 +539,7 @@ mod tests {
             "{BASE}[sweep.model]\ninit = [{{ kind = \"normal\", std = 1.0 }}, \"he_normal\"]\nhidden = [[5], [5, 5]]\n"
         );
         let e = load_text(&text).unwrap();
-        let labels: Vec<&str> = e.runs.iter().map(|r| r.label.as_str()).collect();
+        let labels: Vec<String> = e.runs().map(|r| r.label).collect();
         assert_eq!(
             labels,
             [
@@ -544,19 +562,54 @@ mod tests {
             }
             let text = fs::read_to_string(&path).unwrap();
             let experiment = parse(&path, &text, Limits::NONE).unwrap();
-            for run in &experiment.runs {
+            for run in experiment.runs() {
                 let text = resolved_toml(&experiment.name, &run.label, &run.spec);
                 let again = load_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-                assert_eq!(again.runs.len(), 1);
-                assert_eq!(again.runs[0], *run, "{text}");
+                assert_eq!(again.run_count(), 1);
+                let again_run = again.run(0);
+                assert_eq!(again_run, run, "{text}");
                 assert_eq!(
-                    resolved_toml(&again.name, &again.runs[0].label, &again.runs[0].spec),
+                    resolved_toml(&again.name, &again_run.label, &again_run.spec),
                     text
                 );
                 checked += 1;
             }
         }
         assert!(checked >= 100, "only {checked} runs checked");
+    }
+
+    #[test]
+    fn seed_hashers_give_each_runs_config_hash() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut checked = 0;
+        for entry in fs::read_dir(root).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            let experiment = parse(&path, &text, Limits::NONE).unwrap().with_seeds(&[
+                0,
+                1,
+                9,
+                10,
+                123_456_789,
+                i64::MAX as u64,
+                u64::MAX,
+            ]);
+            let hashers: Vec<SeedHasher> = experiment
+                .configurations
+                .iter()
+                .map(|c| SeedHasher::new(&experiment.name, &c.label, &c.spec))
+                .collect();
+            for (i, run) in experiment.runs().enumerate() {
+                let expected = config_hash(&resolved_toml(&experiment.name, &run.label, &run.spec));
+                let hasher = &hashers[i / experiment.seeds.len()];
+                assert_eq!(hasher.hash(run.spec.seed), expected, "{}", run.label);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 500, "only {checked} runs checked");
     }
 
     #[test]

@@ -383,17 +383,20 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         Ok(experiment) => experiment,
     };
     ACCEPTED.fetch_add(1, Ordering::Relaxed);
-    prop_assert!(!experiment.runs.is_empty() && experiment.runs.len() <= MAX_RUNS);
-    for run in experiment.runs.iter().take(20) {
+    let runs = experiment.run_count();
+    prop_assert!(runs > 0 && runs <= MAX_RUNS);
+    prop_assert_eq!(runs, experiment.configurations.len() * experiment.seeds.len());
+    for run in experiment.runs().take(20) {
         prop_assert!(run.spec.validate().is_ok(), "{:?}", run.spec.validate());
         let memory = run.spec.estimated_memory().total();
         prop_assert!(memory <= MEMORY, "{memory} bytes accepted");
         let resolved = resolved_toml(&experiment.name, &run.label, &run.spec);
         let again = parse(Path::new("resolved.toml"), &resolved, limits)
             .map_err(|e| TestCaseError::fail(format!("resolved text refused: {e}\n{resolved}")))?;
-        prop_assert_eq!(again.runs.len(), 1);
-        prop_assert_eq!(&again.runs[0].spec, &run.spec, "{}", resolved);
-        prop_assert_eq!(&again.runs[0].label, &run.label);
+        prop_assert_eq!(again.run_count(), 1);
+        let again = again.run(0);
+        prop_assert_eq!(&again.spec, &run.spec, "{}", resolved);
+        prop_assert_eq!(&again.label, &run.label);
     }
     Ok(())
 }

@@ -21,7 +21,9 @@ mod wasm;
 use std::path::Path;
 
 use vanishing_analysis::{RunMeta, RunResult, experiment_tables};
-use vanishing_config::{ConfigError, Experiment, Limits, config_hash, parse, resolved_toml};
+use vanishing_config::{
+    ConfigError, Experiment, Limits, PlannedRun, config_hash, parse, resolved_toml,
+};
 use vanishing_train::{RunSpec, TrainError, prepare_data, train_together};
 
 use crate::sink::RunSink;
@@ -80,13 +82,13 @@ impl Plan {
         json::push_str(&mut out, &e.description);
         out.push_str(&format!(
             ",\"runs\":{},\"configurations\":{},\"estimated_rows\":{},\"estimated_seconds\":",
-            e.runs.len(),
-            e.configurations(),
+            e.run_count(),
+            e.configurations.len(),
             self.estimated_rows
         ));
         json::push_f64(&mut out, self.estimated_seconds);
         out.push_str(",\"run_ids\":[");
-        for (i, r) in e.runs.iter().enumerate() {
+        for (i, r) in e.runs().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -168,7 +170,7 @@ pub fn plan(text: &str) -> Result<Plan, LabError> {
     let experiment = parse(Path::new(SOURCE_NAME), text, limits)?;
     // The page has no file system: a data file is refused where the file names it.
     if let Some(run) = experiment
-        .runs
+        .configurations
         .iter()
         .find(|r| matches!(r.spec.data, vanishing_train::DataSpec::File(_)))
     {
@@ -184,17 +186,12 @@ pub fn plan(text: &str) -> Result<Plan, LabError> {
             ),
         }));
     }
-    let estimated_seconds = experiment
-        .runs
-        .iter()
-        .map(|r| r.spec.estimated_seconds())
-        .sum();
-    let estimated_rows = experiment
-        .runs
-        .iter()
-        .map(|r| r.spec.estimated_rows())
+    let runs = experiment.run_count();
+    let spec = |i: usize| &experiment.configuration_of(i).spec;
+    let estimated_seconds = (0..runs).map(|i| spec(i).estimated_seconds()).sum();
+    let estimated_rows = (0..runs)
+        .map(|i| spec(i).estimated_rows())
         .fold(0_usize, usize::saturating_add);
-    let runs = experiment.runs.len();
     if runs > MAX_RUNS || estimated_seconds > MAX_ESTIMATED_SECONDS || estimated_rows > MAX_ROWS {
         return Err(LabError::TooLarge {
             runs,
@@ -222,13 +219,13 @@ pub fn run(text: &str, emit: &dyn Emit) -> Result<(), LabError> {
     // The command line trains a batch's runs in groups of consecutive runs; the lab
     // hands every run to `train_together` at once, which forms the same groups (seeds
     // of one configuration, eight at a time) and so computes the same bits.
-    let specs: Vec<RunSpec> = experiment.runs.iter().map(|r| r.spec.clone()).collect();
+    let planned_runs: Vec<PlannedRun> = experiment.runs().collect();
+    let specs: Vec<RunSpec> = planned_runs.iter().map(|r| r.spec.clone()).collect();
     let data = specs
         .iter()
         .map(prepare_data)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut sinks: Vec<RunSink<'_>> = experiment
-        .runs
+    let mut sinks: Vec<RunSink<'_>> = planned_runs
         .iter()
         .enumerate()
         .map(|(index, planned)| RunSink::new(index, planned, emit))
@@ -236,8 +233,7 @@ pub fn run(text: &str, emit: &dyn Emit) -> Result<(), LabError> {
     let started = emit.now_ms();
     let outcomes = train_together(&specs, &data, &mut sinks)?;
     let wall_ms = (emit.now_ms() - started) / specs.len().max(1) as f64;
-    for (((planned, spec), data), (sink, mut outcome)) in experiment
-        .runs
+    for (((planned, spec), data), (sink, mut outcome)) in planned_runs
         .iter()
         .zip(specs)
         .zip(data)

@@ -55,12 +55,12 @@ boundary_grid = 5
 /// The tables the command line writes for `text`, trained as it trains them.
 fn command_line_tables(text: &str) -> vanishing_analysis::ExperimentTables {
     let experiment = parse(Path::new("lab.toml"), text, Limits::NONE).unwrap();
-    let specs: Vec<RunSpec> = experiment.runs.iter().map(|r| r.spec.clone()).collect();
+    let planned_runs: Vec<_> = experiment.runs().collect();
+    let specs: Vec<RunSpec> = planned_runs.iter().map(|r| r.spec.clone()).collect();
     let data: Vec<_> = specs.iter().map(|s| prepare_data(s).unwrap()).collect();
     let mut histories = vec![History::default(); specs.len()];
     let outcomes = train_together(&specs, &data, &mut histories).unwrap();
-    let results: Vec<RunResult> = experiment
-        .runs
+    let results: Vec<RunResult> = planned_runs
         .iter()
         .zip(specs)
         .zip(data)
