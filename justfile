@@ -26,7 +26,7 @@ run:
 
 # Runs every test: the README's test command.
 test:
-    cargo test --workspace
+    cargo test --workspace --release
 
 # Formats the code.
 fmt:
@@ -93,11 +93,12 @@ bench:
     scratch=$(mktemp -d) && cp -r experiments "$scratch/" && cd "$scratch" && /usr/bin/time -f "vanishing reproduce (after the build): %e s wall, peak RSS %M KB" "{{justfile_directory()}}/target/release/vanishing" reproduce -q 2>&1 | tee -a "{{justfile_directory()}}/target/bench/results.txt"; rm -rf "$scratch"
 
 # See docs/performance.md ("Large sweeps"). Takes about 10 minutes on 2 cores.
-# Peak memory of a 20,000-run sweep, 1 against 2 jobs on 2,000 runs, resuming, and the report over 2,000 runs.
+# Planning a million runs, peak memory of a 20,000-run sweep, 1 against 2 jobs on 2,000 runs, resuming, and the report over 2,000 runs.
 bench-sweep seeds="5000":
     mkdir -p target/bench
     cargo build --release -p vanishing
     scratch=$(mktemp -d) && bin="{{justfile_directory()}}/target/release/vanishing" && sweep="{{justfile_directory()}}/bench/tutorial-sweep.toml" && out="{{justfile_directory()}}/target/bench/sweep.txt" && cd "$scratch" && : > "$out" && \
+    /usr/bin/time -f "planning 1,000,000 runs (status --seeds 250000): %e s wall, peak RSS %M KB" "$bin" status --seeds 250000 --out one "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
     /usr/bin/time -f "2,000 runs, --jobs 1: %e s wall, peak RSS %M KB" "$bin" run -q --jobs 1 --seeds 500 --out one "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
     /usr/bin/time -f "2,000 runs, --jobs 2: %e s wall, peak RSS %M KB" "$bin" run -q --jobs 2 --seeds 500 --out two "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \
     /usr/bin/time -f "2,000 runs again (all skipped): %e s wall, peak RSS %M KB" "$bin" run -q --jobs 2 --seeds 500 --out two "$sweep" 2>&1 | tail -n 1 | tee -a "$out" && \

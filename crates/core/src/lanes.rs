@@ -346,7 +346,7 @@ type Lanes<T> = [T; LANES];
 #[inline(always)]
 fn lanes<T>(buffer: &[T]) -> &[Lanes<T>] {
     let (whole, rest) = buffer.as_chunks::<LANES>();
-    debug_assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
+    assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
     whole
 }
 
@@ -354,7 +354,7 @@ fn lanes<T>(buffer: &[T]) -> &[Lanes<T>] {
 #[inline(always)]
 fn lanes_mut<T>(buffer: &mut [T]) -> &mut [Lanes<T>] {
     let (whole, rest) = buffer.as_chunks_mut::<LANES>();
-    debug_assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
+    assert!(rest.is_empty(), "an interleaved buffer holds whole lanes");
     whole
 }
 
