@@ -377,7 +377,7 @@ fn a_sweep_of_fifty_million_runs() {
             "bad.toml:5:1:",
             "`sweep`",
             "make 50,000,000 runs (500 x 100 x 1000 x 1 values and seeds)",
-            "at most 1,000,000",
+            "at most 10,000,000",
         ],
     );
 }
@@ -391,7 +391,7 @@ fn fifty_million_seeds() {
         &[
             "bad.toml:2:19:",
             "`seeds.count`",
-            "expected at most 1,000,000 seeds",
+            "expected at most 10,000,000 seeds",
         ],
     );
 }
@@ -433,7 +433,7 @@ fn a_command_line_seed_count_beyond_the_limit() {
         &[
             "--seeds 1000000000000:",
             "would define 1,000,000,000,000 runs",
-            "at most 1,000,000",
+            "at most 10,000,000",
         ],
     );
     assert!(!out.exists());

@@ -230,7 +230,7 @@ fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
         .join(", ");
     let result = RunResult {
         meta: RunMeta {
-            experiment: experiment.name.clone(),
+            experiment: experiment.name,
             description: run.description,
             label: planned.label.clone(),
             config_hash: config_hash(&config_toml),

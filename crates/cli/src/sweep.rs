@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use vanishing_analysis::{AnalysisError, StoredRun, stored_runs};
-use vanishing_config::{Experiment, PlannedRun, SeedHasher, config_hash, resolved_toml};
+use vanishing_config::{Experiment, SeedHasher};
 
 use crate::runner::BadInput;
 
@@ -120,12 +120,6 @@ impl std::fmt::Display for Shard {
 
 /// A run's identity in the tables: its `config_hash` and seed.
 pub type RunKey = (String, u64);
-
-/// The key of a planned run of `experiment`.
-pub fn run_key(experiment: &Experiment, run: &PlannedRun) -> RunKey {
-    let toml = resolved_toml(&experiment.name, &run.label, &run.spec);
-    (config_hash(&toml), run.spec.seed)
-}
 
 /// The key of every run of `experiment`, in expansion order: one resolved text per
 /// configuration, not per run.

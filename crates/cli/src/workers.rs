@@ -21,14 +21,21 @@ use crate::runner::{RunError, run_group};
 use crate::sweep::{Batch, ExperimentPlan};
 
 /// A batch being trained: a slot per run, filled as runs finish.
+///
+/// The slots exist only while the batch is in flight (made by its first finished group,
+/// freed when its last one hands the batch over), so that a sweep of a million runs
+/// does not hold a slot for every run it has yet to train.
 struct Slots {
+    /// How many runs the batch has.
+    len: usize,
     results: Mutex<Vec<Option<RunResult>>>,
 }
 
 impl Slots {
     fn new(len: usize) -> Self {
         Self {
-            results: Mutex::new((0..len).map(|_| None).collect()),
+            len,
+            results: Mutex::new(Vec::new()),
         }
     }
 
@@ -39,11 +46,19 @@ impl Slots {
             .results
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if results.is_empty() {
+            results.resize_with(self.len, || None);
+        }
         for (slot, result) in results[first..].iter_mut().zip(group) {
             *slot = Some(result);
         }
         if results.iter().all(Option::is_some) {
-            Some(results.drain(..).flatten().collect())
+            Some(
+                std::mem::take(&mut *results)
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )
         } else {
             None
         }

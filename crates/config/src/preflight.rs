@@ -11,10 +11,14 @@ use vanishing_train::{RecordPolicy, RunSpec};
 use crate::doc::{ConfigError, Source, Table};
 
 /// The most runs one experiment file may define (every configuration times every seed).
-/// A million tutorial runs take about four core-days and 200 GB of tables; a file that
-/// asks for more is almost certainly a mistake, and a real sweep of that size is better
-/// split into several files.
-pub const MAX_RUNS: usize = 1_000_000;
+///
+/// What bounds it is the memory of planning: an experiment is its configurations and
+/// seeds, but every process that trains a share of it (each SLURM task too) keys every
+/// run to find what is stored, about 150 bytes a run. At this cap that is about 1.5 GB
+/// and 8 s on the 2-core machine of docs/performance.md; ten million tutorial runs are
+/// also about 2 TB of tables. A file that asks for more is almost certainly a mistake,
+/// and a real sweep of that size is better split into several files.
+pub const MAX_RUNS: usize = 10_000_000;
 
 /// What the machine that will train can give a run. Plain data: the caller measures it
 /// (the command line reads the operating system's figure; a browser knows its own), so

@@ -385,7 +385,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     ACCEPTED.fetch_add(1, Ordering::Relaxed);
     let runs = experiment.run_count();
     prop_assert!(runs > 0 && runs <= MAX_RUNS);
-    prop_assert_eq!(runs, experiment.configurations.len() * experiment.seeds.len());
+    prop_assert_eq!(
+        runs,
+        experiment.configurations.len() * experiment.seeds.len()
+    );
     for run in experiment.runs().take(20) {
         prop_assert!(run.spec.validate().is_ok(), "{:?}", run.spec.validate());
         let memory = run.spec.estimated_memory().total();
