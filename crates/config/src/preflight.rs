@@ -14,8 +14,8 @@ use crate::doc::{ConfigError, Source, Table};
 ///
 /// What bounds it is the memory of planning: an experiment is its configurations and
 /// seeds, but every process that trains a share of it (each SLURM task too) keys every
-/// run to find what is stored, about 150 bytes a run. At this cap that is about 1.5 GB
-/// and 8 s on the 2-core machine of docs/performance.md; ten million tutorial runs are
+/// run to find what is stored, about 125 bytes a run. At this cap that is about 1.2 GB
+/// and 9 s on the 2-core machine of docs/performance.md; ten million tutorial runs are
 /// also about 2 TB of tables. A file that asks for more is almost certainly a mistake,
 /// and a real sweep of that size is better split into several files.
 pub const MAX_RUNS: usize = 10_000_000;
