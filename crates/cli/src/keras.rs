@@ -168,7 +168,7 @@ fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
             "its `config_toml` must describe exactly one run".to_owned()
         ));
     }
-    let planned = &experiment.run(0);
+    let planned = experiment.run(0);
     if experiment.name != run.experiment {
         return Err(at(format!(
             "names experiment \"{}\" but its configuration is \"{}\"",
@@ -232,13 +232,13 @@ fn convert(file: &Path, run: KerasRun) -> Result<RunResult, String> {
         meta: RunMeta {
             experiment: experiment.name,
             description: run.description,
-            label: planned.label.clone(),
+            label: planned.label,
             config_hash: config_hash(&config_toml),
             config_toml,
             framework: FRAMEWORK.to_owned(),
             framework_version,
         },
-        spec: planned.spec.clone(),
+        spec: planned.spec,
         outcome: RunOutcome {
             final_loss: run.final_loss.unwrap_or(f64::NAN),
             final_accuracy: run.final_accuracy,

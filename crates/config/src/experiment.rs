@@ -551,17 +551,24 @@ mod tests {
         );
     }
 
+    /// Every experiment file shipped in `experiments/`.
+    fn shipped_experiments() -> Vec<Experiment> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        fs::read_dir(root)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .map(|path| {
+                let text = fs::read_to_string(&path).unwrap();
+                parse(&path, &text, Limits::NONE).unwrap()
+            })
+            .collect()
+    }
+
     #[test]
     fn resolved_configurations_run_again_as_the_same_run() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
         let mut checked = 0;
-        for entry in fs::read_dir(root).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "toml") {
-                continue;
-            }
-            let text = fs::read_to_string(&path).unwrap();
-            let experiment = parse(&path, &text, Limits::NONE).unwrap();
+        for experiment in shipped_experiments() {
             for run in experiment.runs() {
                 let text = resolved_toml(&experiment.name, &run.label, &run.spec);
                 let again = load_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -580,23 +587,10 @@ mod tests {
 
     #[test]
     fn seed_hashers_give_each_runs_config_hash() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
         let mut checked = 0;
-        for entry in fs::read_dir(root).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "toml") {
-                continue;
-            }
-            let text = fs::read_to_string(&path).unwrap();
-            let experiment = parse(&path, &text, Limits::NONE).unwrap().with_seeds(&[
-                0,
-                1,
-                9,
-                10,
-                123_456_789,
-                i64::MAX as u64,
-                u64::MAX,
-            ]);
+        let seeds = [0, 1, 9, 10, 123_456_789, i64::MAX as u64, u64::MAX];
+        for experiment in shipped_experiments() {
+            let experiment = experiment.with_seeds(&seeds);
             let hashers: Vec<SeedHasher> = experiment
                 .configurations
                 .iter()

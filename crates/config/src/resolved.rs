@@ -16,7 +16,12 @@ fn table(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
 }
 
 fn int(v: impl TryInto<i64>) -> Value {
-    Value::Integer(v.try_into().unwrap_or(i64::MAX))
+    Value::Integer(toml_int(v))
+}
+
+/// A count as a TOML integer, whose range stops at `i64::MAX`.
+fn toml_int(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
 }
 
 fn activation(a: Activation) -> Value {
@@ -246,9 +251,8 @@ impl SeedHasher {
     #[must_use]
     pub fn hash(&self, seed: u64) -> String {
         let mut hasher = self.prefix.clone();
-        // As `resolved_toml` writes it: TOML integers stop at i64::MAX.
-        let value = i64::try_from(seed).unwrap_or(i64::MAX);
-        hasher.update(value.to_string().as_bytes());
+        // As `resolved_toml` writes it.
+        hasher.update(toml_int(seed).to_string().as_bytes());
         hasher.update(self.suffix.as_bytes());
         short_hex(hasher.finalize().as_slice())
     }
